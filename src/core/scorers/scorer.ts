@@ -1,0 +1,29 @@
+/**
+ * The Scorer interface. A scorer is a pure function of a model's inputs and the
+ * task's targets; shared, expensive work (a decomposition of the features) is
+ * requested from the per-model context so it is computed once per model.
+ */
+import type { ModelContext } from '../context.js';
+import type { TaskType } from '../types.js';
+
+export type ScorerInput = 'features' | 'probs';
+
+export interface ScoreResult {
+  readonly value: number;
+  readonly warnings: readonly string[];
+  /** Scorer-specific detail for the JSON report (per-group values, iterations, …). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface Scorer {
+  readonly id: string;
+  readonly title: string;
+  /** Inputs the model must provide; a model without them gets `n/a`, not a failure. */
+  readonly inputs: readonly ScorerInput[];
+  readonly tasks: readonly TaskType[];
+  /** Every scorer we ship predicts better transfer with a larger value. */
+  readonly higherIsBetter: boolean;
+  readonly citation: string;
+  readonly description: string;
+  score(ctx: ModelContext): ScoreResult;
+}

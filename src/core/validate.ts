@@ -1,0 +1,190 @@
+/**
+ * Checks on inputs before any scorer runs (specs/cli.md §3), and the label
+ * re-coding of specs/scorers.md §0. Hand-written loops over typed arrays: these
+ * run on every value of every feature matrix, so no per-element allocation.
+ */
+import { InputError } from './errors.js';
+import type { ClassTargets, FloatArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './types.js';
+
+export type TaskOption = TaskType | 'auto';
+
+function isIntegral(data: FloatArray): boolean {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v !== Math.floor(v)) return false;
+  }
+  return true;
+}
+
+function isZeroOne(data: FloatArray): boolean {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v !== 0 && v !== 1) return false;
+  }
+  return true;
+}
+
+/** Position of the first NaN/±Inf, or -1. */
+export function firstNonFinite(data: FloatArray): number {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    // v - v is NaN exactly for NaN and ±Inf: one comparison per element.
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
+function describe(v: number): string {
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Inf' : '-Inf';
+}
+
+/** Throws an InputError naming the row and column of the first NaN/Inf. */
+export function assertFinite(m: Matrix, what: string, source: string): void {
+  const at = firstNonFinite(m.data);
+  if (at >= 0) {
+    const row = Math.floor(at / m.cols);
+    const col = at % m.cols;
+    throw new InputError(
+      `${what} must be finite; found ${describe(m.data[at])} at row ${row}, column ${col}`,
+      source,
+    );
+  }
+}
+
+/** Label array as N × K (K = 1 for a 1-D array). */
+function labelShape(labels: NdArray, source: string): { n: number; k: number } {
+  if (labels.shape.length === 1) return { n: labels.shape[0], k: 1 };
+  if (labels.shape.length === 2) return { n: labels.shape[0], k: labels.shape[1] };
+  throw new InputError(`labels: expected a 1-D or 2-D array, found shape (${labels.shape.join(', ')})`, source);
+}
+
+/**
+ * `--task auto` (specs/cli.md §3): a 2-D 0/1 matrix with more than one column
+ * is multi-label; integer-valued labels are classification; other floats are
+ * regression.
+ */
+export function inferTask(labels: NdArray, source: string): TaskType {
+  const { k } = labelShape(labels, source);
+  if (k > 1) return isZeroOne(labels.data) ? 'multilabel' : 'regression';
+  return isIntegral(labels.data) ? 'classification' : 'regression';
+}
+
+/**
+ * Dense re-coding (specs/scorers.md §0): the distinct values, sorted
+ * ascending, become 0..C−1. Never `max(y)+1` classes, which would create empty
+ * classes that inflate LogME (docs/users.md, "silent failures").
+ */
+export function encodeClasses(values: readonly (number | string)[] | FloatArray, source: string): ClassTargets {
+  const n = values.length;
+  const distinct = Array.from(new Set(values as Iterable<number | string>));
+  const numeric = distinct.every((v) => typeof v === 'number');
+  if (numeric) (distinct as number[]).sort((a, b) => a - b);
+  else distinct.sort((a, b) => String(a).localeCompare(String(b), 'en'));
+  const index = new Map<number | string, number>();
+  distinct.forEach((v, i) => index.set(v, i));
+  const labels = new Int32Array(n);
+  const counts = new Int32Array(distinct.length);
+  for (let i = 0; i < n; i++) {
+    const c = index.get(values[i])!;
+    labels[i] = c;
+    counts[c]++;
+  }
+  if (numeric) {
+    for (const v of distinct as number[]) {
+      if (!Number.isFinite(v)) throw new InputError(`labels must be finite; found ${describe(v)}`, source);
+    }
+  }
+  return { type: 'classification', labels, numClasses: distinct.length, counts, labelMap: distinct };
+}
+
+/** Turns a loaded label array into scorer targets for the chosen or inferred task. */
+export function makeTargets(labels: NdArray, task: TaskOption, source: string): Targets {
+  const { n, k } = labelShape(labels, source);
+  const type = task === 'auto' ? inferTask(labels, source) : task;
+  if (type === 'classification') {
+    if (k !== 1) {
+      throw new InputError(
+        `classification labels: expected a 1-D array of N class labels, found shape (${labels.shape.join(', ')})`,
+        source,
+      );
+    }
+    const bad = firstNonFinite(labels.data);
+    if (bad >= 0) throw new InputError(`labels must be finite; found ${describe(labels.data[bad])} at row ${bad}`, source);
+    for (let i = 0; i < n; i++) {
+      const v = labels.data[i];
+      if (v !== Math.floor(v)) {
+        throw new InputError(
+          `classification labels must be integers; found ${v} at row ${i} (use --task regression for continuous targets)`,
+          source,
+        );
+      }
+    }
+    return encodeClasses(labels.data, source);
+  }
+  const values = labels.data instanceof Float64Array ? labels.data : Float64Array.from(labels.data);
+  const bad = firstNonFinite(values);
+  if (bad >= 0) {
+    throw new InputError(
+      `targets must be finite; found ${describe(values[bad])} at row ${Math.floor(bad / k)}, column ${bad % k}`,
+      source,
+    );
+  }
+  if (type === 'multilabel' && !isZeroOne(values)) {
+    throw new InputError('multi-label targets must be an N × K matrix of 0/1 values', source);
+  }
+  const out: ValueTargets = { type, values, n, k };
+  return out;
+}
+
+export function targetCount(t: Targets): number {
+  return t.type === 'classification' ? t.labels.length : t.n;
+}
+
+/** Task-level problems that make every score meaningless (errors) or doubtful (warnings). */
+export function checkTargets(t: Targets, source: string): string[] {
+  const warnings: string[] = [];
+  if (t.type === 'classification') {
+    if (t.numClasses < 2) {
+      throw new InputError(`classification needs at least 2 classes; found ${t.numClasses}`, source);
+    }
+    const singles: string[] = [];
+    for (let c = 0; c < t.numClasses; c++) if (t.counts[c] === 1) singles.push(String(t.labelMap[c]));
+    if (singles.length > 0) {
+      const shown = singles.slice(0, 5).join(', ') + (singles.length > 5 ? `, … (${singles.length} in all)` : '');
+      warnings.push(`${singles.length} class(es) have a single sample: ${shown}`);
+    }
+  }
+  return warnings;
+}
+
+/** Model-level checks: N agreement, finiteness, N < D and constant columns. */
+export function checkFeatures(f: Matrix, n: number, source: string): string[] {
+  if (f.rows !== n) {
+    throw new InputError(`features: expected ${n} rows (one per label), found ${f.rows}`, source);
+  }
+  assertFinite(f, 'features', source);
+  const warnings: string[] = [];
+  if (f.rows < f.cols) {
+    warnings.push(`N < D (${f.rows} samples, ${f.cols} dimensions): scores rest on few samples per dimension`);
+  }
+  const constant = countConstantColumns(f);
+  if (constant === f.cols) {
+    throw new InputError(`features: every column is constant; the features carry no information`, source);
+  }
+  if (constant > 0) warnings.push(`${constant} of ${f.cols} feature columns are constant`);
+  return warnings;
+}
+
+function countConstantColumns(f: Matrix): number {
+  const { data, rows, cols } = f;
+  if (rows === 0) return cols;
+  const differs = new Uint8Array(cols);
+  // Row-wise sweep keeps memory access sequential on row-major data.
+  for (let i = 1; i < rows; i++) {
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) if (data[o + j] !== data[j]) differs[j] = 1;
+  }
+  let constant = 0;
+  for (let j = 0; j < cols; j++) if (differs[j] === 0) constant++;
+  return constant;
+}

@@ -1,0 +1,20 @@
+/**
+ * rank-models as a library: loaders, scorers, ranking and reporters.
+ * The CLI (src/cli/main.ts) is a thin layer over these exports.
+ */
+export type { ClassTargets, FloatArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './core/types.js';
+export { RankModelsError, UsageError, InputError, ScorerError } from './core/errors.js';
+export { makeTargets, inferTask, encodeClasses, checkTargets, checkFeatures } from './core/validate.js';
+export { ModelContext, type ModelInputs } from './core/context.js';
+export { spectralProjection, type SpectralProjection } from './core/spectral.js';
+export { scorers, scorerIds, defaultScorerIds, isScorerId, type ScorerId, type Scorer, type ScoreResult } from './core/scorers/index.js';
+export { columnEvidence, logmeFromProjection } from './core/scorers/logme.js';
+export { rank, orderModels, type ModelEntry, type ModelResult, type Ranking, type RankOutput, type Cell } from './core/rank.js';
+export { parseNpy } from './io/npy.js';
+export { loadArray, asMatrix, parseRef, type InputRef } from './io/load.js';
+export { buildReport, SCHEMA_VERSION, type Report } from './report/report.js';
+export { renderJson, renderNdjson } from './report/json.js';
+export { renderTable } from './report/table.js';
+export { renderCsv } from './report/csv.js';
+export { renderMarkdown } from './report/markdown.js';
+export { run, type CliIO } from './cli/main.js';
