@@ -13,15 +13,20 @@ export interface ModelInputs {
   readonly probs?: Matrix;
 }
 
+/** Per-scorer parameters, keyed by scorer id (e.g. `{ disco: { groups: 8 } }`). */
+export type ScorerParams = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+
 export class ModelContext {
   readonly name: string;
+  readonly params: ScorerParams;
   readonly features: Matrix | undefined;
   readonly probs: Matrix | undefined;
   readonly targets: Targets;
   private projection: SpectralProjection | undefined;
 
-  constructor(inputs: ModelInputs, targets: Targets) {
+  constructor(inputs: ModelInputs, targets: Targets, params: ScorerParams = {}) {
     this.name = inputs.name;
+    this.params = params;
     this.features = inputs.features;
     this.probs = inputs.probs;
     this.targets = targets;

@@ -3,7 +3,7 @@
  * ModelContext per model, and orders the models. One failing model or cell
  * never stops the others (docs/users.md #8).
  */
-import { ModelContext, type ModelInputs } from './context.js';
+import { ModelContext, type ModelInputs, type ScorerParams } from './context.js';
 import { RankModelsError } from './errors.js';
 import { scorers, type ScorerId } from './scorers/index.js';
 import type { Targets } from './types.js';
@@ -64,6 +64,7 @@ export type RankEvent =
 export interface RankOptions {
   readonly scorers: readonly ScorerId[];
   readonly sortBy?: ScorerId;
+  readonly params?: ScorerParams;
   readonly onEvent?: (e: RankEvent) => void;
 }
 
@@ -77,7 +78,7 @@ function message(err: unknown): string {
   return `internal error: ${String(err)}`;
 }
 
-function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[]): ModelResult {
+function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[], params: ScorerParams): ModelResult {
   const scores: Partial<Record<ScorerId, Cell>> = {};
   if (!entry.inputs) {
     const msg = entry.loadError ?? 'no inputs';
@@ -94,7 +95,7 @@ function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[
       inputErrors.features = message(err);
     }
   }
-  const ctx = new ModelContext(entry.inputs, targets);
+  const ctx = new ModelContext(entry.inputs, targets, params);
   for (const id of ids) {
     const scorer = scorers[id];
     if (!scorer.tasks.includes(targets.type)) {
@@ -198,7 +199,7 @@ export function rank(models: readonly ModelEntry[], targets: Targets, options: R
   models.forEach((entry, index) => {
     options.onEvent?.({ type: 'model-start', name: entry.name, index, total: models.length });
     const t0 = now();
-    const result = scoreModel(entry, targets, options.scorers);
+    const result = scoreModel(entry, targets, options.scorers, options.params ?? {});
     results.push(result);
     options.onEvent?.({ type: 'model-done', name: entry.name, index, total: models.length, ms: now() - t0, status: result.status });
   });
