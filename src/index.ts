@@ -7,8 +7,11 @@ export { RankModelsError, UsageError, InputError, ScorerError } from './core/err
 export { makeTargets, inferTask, encodeClasses, checkTargets, checkFeatures } from './core/validate.js';
 export { ModelContext, type ModelInputs } from './core/context.js';
 export { spectralProjection, type SpectralProjection } from './core/spectral.js';
-export { scorers, scorerIds, defaultScorerIds, isScorerId, type ScorerId, type Scorer, type ScoreResult } from './core/scorers/index.js';
+export { scorers, scorerIds, coreScorerIds, defaultScorers, isScorerId, type ScorerId, type Scorer, type ScoreResult } from './core/scorers/index.js';
 export { columnEvidence, logmeFromProjection } from './core/scorers/logme.js';
+export { leepScore } from './core/scorers/leep.js';
+export { nceFromSourceLabels, rowArgmax } from './core/scorers/nce.js';
+export { toProbabilities, softmaxRows, type ProbsKind } from './core/probs.js';
 export { rank, orderModels, type ModelEntry, type ModelResult, type Ranking, type RankOutput, type Cell } from './core/rank.js';
 export { parseNpy } from './io/npy.js';
 export { loadArray, asMatrix, parseRef, type InputRef } from './io/load.js';

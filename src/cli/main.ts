@@ -11,7 +11,9 @@ import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { InputError, RankModelsError, UsageError } from '../core/errors.js';
 import { rank, type ModelEntry, type RankEvent } from '../core/rank.js';
-import { defaultScorerIds, scorers, scorerIds, type ScorerId } from '../core/scorers/index.js';
+import { coreScorerIds, defaultScorers, scorers, scorerIds, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
+import { toProbabilities } from '../core/probs.js';
+import type { Matrix } from '../core/types.js';
 import type { Targets } from '../core/types.js';
 import { checkTargets, makeTargets } from '../core/validate.js';
 import { asMatrix, describeRef, expandDirectory, loadArray, parseRef, type InputRef } from '../io/load.js';
@@ -38,6 +40,8 @@ export interface CliIO {
 
 const FLAG_NAMES: Record<string, string> = {
   sortBy: '--sort-by',
+  probs: '--probs',
+  probsKind: '--probs-kind',
   expectTop: '--expect-top',
   minMargin: '--min-margin',
   scorer: '--scorer',
@@ -160,6 +164,15 @@ async function plan(args: string[], flags: Flags, cwd: string): Promise<Plan> {
   }
   if (flags.labels) out.labels = labelsPath;
 
+  for (const spec of flags.probs) {
+    const eq = spec.indexOf('=');
+    const name = spec.slice(0, eq);
+    const ref = parseRef(spec.slice(eq + 1), cwd);
+    const model = out.models.find((m) => m.name === name);
+    if (model) model.probs = ref;
+    else out.models.push({ name, probs: ref, origin: `--probs ${spec}` });
+  }
+
   const seen = new Set<string>();
   for (const m of out.models) {
     if (seen.has(m.name)) {
@@ -170,28 +183,48 @@ async function plan(args: string[], flags: Flags, cwd: string): Promise<Plan> {
   return out;
 }
 
-async function loadModel(spec: ModelSpec): Promise<{ entry: ModelEntry; info: ModelReport['inputs'] }> {
+/** Loads one model's inputs; a failing input is recorded, never thrown, so the other inputs and models still count. */
+async function loadModel(spec: ModelSpec, probsKind: Flags['probsKind']): Promise<{ entry: ModelEntry; info: ModelReport['inputs'] }> {
   const info: ModelReport['inputs'] = {};
-  const source = spec.features ? describeRef(spec.features) : spec.probs ? describeRef(spec.probs) : spec.origin;
-  try {
-    const inputs: { name: string; features?: ReturnType<typeof asMatrix>; probs?: ReturnType<typeof asMatrix> } = {
-      name: spec.name,
-    };
-    if (spec.features) {
-      const where = describeRef(spec.features);
-      info.features = { path: where };
-      const a = await loadArray(spec.features);
+  const inputs: { name: string; features?: Matrix; probs?: Matrix } = { name: spec.name };
+  const inputErrors: Partial<Record<ScorerInput, string>> = {};
+  const sources: Partial<Record<ScorerInput, string>> = {};
+  const attempt = async (fn: () => Promise<void>): Promise<string | undefined> => {
+    try {
+      await fn();
+      return undefined;
+    } catch (err) {
+      if (err instanceof RankModelsError) return err.message;
+      throw err;
+    }
+  };
+  if (spec.features) {
+    const ref = spec.features;
+    const where = describeRef(ref);
+    sources.features = where;
+    info.features = { path: where };
+    const err = await attempt(async () => {
+      const a = await loadArray(ref);
       info.features = { path: where, dtype: a.dtype, shape: [...a.shape] };
       inputs.features = asMatrix(a, 'features', where);
-    }
-    if (spec.probs) {
-      info.probs = { path: describeRef(spec.probs) };
-    }
-    return { entry: { name: spec.name, inputs, source }, info };
-  } catch (err) {
-    if (!(err instanceof RankModelsError)) throw err;
-    return { entry: { name: spec.name, loadError: err.message, source }, info };
+    });
+    if (err) inputErrors.features = err;
   }
+  if (spec.probs) {
+    const ref = spec.probs;
+    const where = describeRef(ref);
+    sources.probs = where;
+    info.probs = { path: where };
+    const err = await attempt(async () => {
+      const a = await loadArray(ref);
+      const m = asMatrix(a, 'source-head outputs', where);
+      const { probs, kind } = toProbabilities(m, probsKind, where);
+      info.probs = { path: where, dtype: a.dtype, shape: [...a.shape], kind };
+      inputs.probs = probs;
+    });
+    if (err) inputErrors.probs = err;
+  }
+  return { entry: { name: spec.name, inputs, inputErrors, sources }, info };
 }
 
 function decideColor(flags: Flags, io: CliIO): boolean {
@@ -245,6 +278,8 @@ function buildProgram(io: CliIO): Command {
     .usage('[rank] [options] [MODEL...]')
     .argument('[MODEL...]', 'PATH or NAME=PATH of a feature file, a directory of them, or a manifest (.json/.yaml)')
     .option('--labels <path>', 'target labels (PATH or PATH#column)')
+    .option('--probs <name=path>', "a model's source-head probabilities or logits (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('--probs-kind <kind>', 'treat --probs files as probabilities or logits').choices(['auto', 'probs', 'logits']).default('auto'))
     .option('-m, --manifest <file>', 'JSON or YAML manifest naming models and labels')
     .addOption(new Option('--task <type>', 'task type').choices(TASKS).default('auto'))
     .option('-s, --scorer <ids>', `comma-separated scorer ids (${scorerIds.join(', ')})`)
@@ -287,7 +322,7 @@ async function runScorersCommand(argv: string[], io: CliIO): Promise<number> {
     inputs: [...scorers[id].inputs],
     tasks: [...scorers[id].tasks],
     higher_is_better: scorers[id].higherIsBetter,
-    default: defaultScorerIds.includes(id),
+    default: coreScorerIds.includes(id),
     description: scorers[id].description,
     citation: scorers[id].citation,
   }));
@@ -335,13 +370,16 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   const runWarnings = checkTargets(targets, labelsWhere);
   runWarnings.forEach((w) => warn(`${labelsWhere}: ${w}`));
 
-  const ids: ScorerId[] = flags.scorer ? (flags.scorer as ScorerId[]) : (p.scorers ?? [...defaultScorerIds]);
+  const loaded = [];
+  for (const spec of p.models) loaded.push(await loadModel(spec, flags.probsKind));
+  const available = loaded.map((l) => new Set((['features', 'probs'] as const).filter((k) => l.entry.inputs[k] !== undefined || l.entry.inputErrors?.[k] !== undefined)));
+  const ids: ScorerId[] = flags.scorer ? (flags.scorer as ScorerId[]) : (p.scorers ?? defaultScorers(targets.type, available));
+  if (ids.length === 0) {
+    throw new UsageError(`no scorer applies: the models provide ${[...new Set(available.flatMap((a) => [...a]))].join(' and ') || 'no inputs'} for a ${targets.type} task (see rank-models scorers)`);
+  }
   if (flags.sortBy && !ids.includes(flags.sortBy as ScorerId)) {
     throw new UsageError(`--sort-by ${flags.sortBy}: that scorer is not selected (selected: ${ids.join(', ')})`);
   }
-
-  const loaded = [];
-  for (const spec of p.models) loaded.push(await loadModel(spec));
   const infos = new Map(loaded.map((l) => [l.entry.name, l.info]));
   const out = rank(
     loaded.map((l) => l.entry),

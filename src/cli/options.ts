@@ -17,6 +17,8 @@ const scorerId = z.string().superRefine((id, ctx) => {
 
 export const flagsSchema = z.object({
   labels: z.string().min(1).optional(),
+  probs: z.array(z.string().regex(/^[^=/]+=.+$/, 'expected NAME=PATH')).default([]),
+  probsKind: z.enum(['auto', 'probs', 'logits']).default('auto'),
   manifest: z.string().min(1).optional(),
   task: z.enum(TASKS).default('auto'),
   scorer: z

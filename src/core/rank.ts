@@ -5,9 +5,9 @@
  */
 import { ModelContext, type ModelInputs, type ScorerParams } from './context.js';
 import { RankModelsError } from './errors.js';
-import { scorers, type ScorerId } from './scorers/index.js';
+import { scorers, type ScorerId, type ScorerInput } from './scorers/index.js';
 import type { Targets } from './types.js';
-import { checkFeatures, targetCount } from './validate.js';
+import { checkFeatures, checkProbs, targetCount } from './validate.js';
 
 export type Cell =
   | {
@@ -20,13 +20,17 @@ export type Cell =
     }
   | { readonly status: 'n/a' | 'error'; readonly value: null; readonly message: string };
 
-/** A model as the loaders hand it over: inputs, or the reason it could not be loaded. */
+/**
+ * A model as the loaders hand it over: the inputs that loaded, and for each
+ * input that did not, the reason. Scorers that need a failed input report an
+ * error; the others still run.
+ */
 export interface ModelEntry {
   readonly name: string;
-  readonly inputs?: ModelInputs;
-  readonly loadError?: string;
-  /** Where the inputs came from, for the report. */
-  readonly source: string;
+  readonly inputs: ModelInputs;
+  readonly inputErrors?: Partial<Record<ScorerInput, string>>;
+  /** Where each input came from, for messages. */
+  readonly sources: Partial<Record<ScorerInput, string>>;
 }
 
 export interface ModelResult {
@@ -80,19 +84,22 @@ function message(err: unknown): string {
 
 function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[], params: ScorerParams): ModelResult {
   const scores: Partial<Record<ScorerId, Cell>> = {};
-  if (!entry.inputs) {
-    const msg = entry.loadError ?? 'no inputs';
-    for (const id of ids) scores[id] = { status: 'error', value: null, message: msg };
-    return { name: entry.name, status: 'error', message: msg, warnings: [], scores, aggregate: null };
-  }
   const warnings: string[] = [];
   const n = targetCount(targets);
-  const inputErrors: Partial<Record<'features' | 'probs', string>> = {};
-  if (entry.inputs.features) {
+  const inputErrors: Partial<Record<ScorerInput, string>> = { ...entry.inputErrors };
+  const { features, probs } = entry.inputs;
+  if (features && !inputErrors.features) {
     try {
-      warnings.push(...checkFeatures(entry.inputs.features, n, entry.source));
+      warnings.push(...checkFeatures(features, n, entry.sources.features ?? entry.name));
     } catch (err) {
       inputErrors.features = message(err);
+    }
+  }
+  if (probs && !inputErrors.probs) {
+    try {
+      checkProbs(probs, n, entry.sources.probs ?? entry.name);
+    } catch (err) {
+      inputErrors.probs = message(err);
     }
   }
   const ctx = new ModelContext(entry.inputs, targets, params);
@@ -102,14 +109,14 @@ function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[
       scores[id] = { status: 'n/a', value: null, message: `${scorer.title} does not support ${targets.type} tasks` };
       continue;
     }
-    const missing = scorer.inputs.find((input) => !entry.inputs![input]);
-    if (missing) {
-      scores[id] = { status: 'n/a', value: null, message: `no ${missing} given for this model` };
+    const failed = scorer.inputs.find((input) => inputErrors[input] !== undefined);
+    if (failed) {
+      scores[id] = { status: 'error', value: null, message: inputErrors[failed]! };
       continue;
     }
-    const badInput = scorer.inputs.find((input) => inputErrors[input] !== undefined);
-    if (badInput) {
-      scores[id] = { status: 'error', value: null, message: inputErrors[badInput]! };
+    const missing = scorer.inputs.find((input) => !entry.inputs[input]);
+    if (missing) {
+      scores[id] = { status: 'n/a', value: null, message: `no ${missing === 'probs' ? 'source-head probabilities' : missing} given for this model` };
       continue;
     }
     const t0 = now();

@@ -188,3 +188,10 @@ function countConstantColumns(f: Matrix): number {
   for (let j = 0; j < cols; j++) if (differs[j] === 0) constant++;
   return constant;
 }
+
+/** Source-head outputs: one row per label (finiteness and the probability check happen at conversion). */
+export function checkProbs(p: Matrix, n: number, source: string): void {
+  if (p.rows !== n) {
+    throw new InputError(`source-head outputs: expected ${n} rows (one per label), found ${p.rows}`, source);
+  }
+}

@@ -70,7 +70,9 @@ export function renderTable(r: Report, opts: { color: boolean }): string {
   const what = r.task.type === 'classification' ? `${r.task.n_classes} classes` : `${r.task.n_targets} target column(s)`;
   out.push(c.dim(`${r.task.type} · ${n} samples · ${what} · ordered by ${method}`));
   if (r.ranking.best !== null) {
-    const margin = r.ranking.margin === null ? '' : ` (margin ${formatScore(r.ranking.margin)} over the next model)`;
+    const m = r.ranking.margin;
+    const margin =
+      m === null ? '' : r.ranking.method === 'mean-rank' ? ` (leads the next model by ${m.toFixed(2)} in mean rank)` : ` (leads the next model by ${formatScore(m)})`;
     out.push(`best: ${c.bold.green(r.ranking.best)}${margin}`);
   } else {
     out.push(c.red('no model could be ranked'));

@@ -2,22 +2,39 @@
  * The scorer registry: one object literal, one id everywhere (file name, CLI
  * value, JSON key). Adding a scorer means one file, one line here.
  */
+import type { TaskType } from '../types.js';
+import { leep } from './leep.js';
 import { logme } from './logme.js';
-import type { Scorer } from './scorer.js';
+import { nce } from './nce.js';
+import type { Scorer, ScorerInput } from './scorer.js';
 
 export const scorers = {
   logme,
+  leep,
+  nce,
 } as const satisfies Record<string, Scorer>;
 
 export type ScorerId = keyof typeof scorers;
 
 export const scorerIds = Object.keys(scorers) as ScorerId[];
 
-/** Scorers run when the user names none: every core scorer whose inputs are present. */
-export const defaultScorerIds: readonly ScorerId[] = ['logme'];
+/** The core scorers run when the user names none (specs/cli.md §4). */
+export const coreScorerIds: readonly ScorerId[] = ['logme', 'leep', 'nce'];
 
 export function isScorerId(id: string): id is ScorerId {
   return Object.prototype.hasOwnProperty.call(scorers, id);
+}
+
+/**
+ * Default selection: every core scorer that supports the task and whose
+ * inputs at least one model provides. A scorer no model can feed would only
+ * add a column of `n/a`.
+ */
+export function defaultScorers(task: TaskType, available: readonly ReadonlySet<ScorerInput>[]): ScorerId[] {
+  return coreScorerIds.filter((id) => {
+    const s = scorers[id];
+    return s.tasks.includes(task) && available.some((have) => s.inputs.every((input) => have.has(input)));
+  });
 }
 
 export type { Scorer, ScoreResult, ScorerInput } from './scorer.js';

@@ -1,0 +1,122 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, runCli } from '../helpers/cli.js';
+import { scorerCases } from '../helpers/fixtures.js';
+import { expectClose } from '../helpers/tolerance.js';
+
+const DEMO = path.join(FIXTURES, 'demo');
+const MANIFEST = path.join(DEMO, 'models.yaml');
+const SC = path.join(FIXTURES, 'scorers');
+
+interface JsonModel {
+  name: string;
+  status: string;
+  inputs: { probs?: { kind: string } };
+  scores: Record<string, { value: number | null; status?: string; message?: string; rank?: number }>;
+  aggregate: number | null;
+}
+
+describe('several scorers in one run', () => {
+  it('the demo shows LogME, LEEP and NCE side by side; a model without probabilities gets n/a, not a failure', async () => {
+    const r = await runCli([MANIFEST]);
+    expect(r.code).toBe(0);
+    const header = r.stdout.split('\n')[0];
+    expect(header).toMatch(/LogME.*LEEP.*NCE.*mean rank.*status/);
+    expect(r.stdout).toMatch(/efficientnet_b0 .*n\/a\[1\].*n\/a\[2\]/);
+    expect(r.stdout).toContain('[1] efficientnet_b0 · leep: no source-head probabilities given for this model');
+    expect(r.stderr).toBe('');
+  });
+
+  it('JSON: per-scorer ranks, mean-rank aggregate, n/a cells with a reason, and the probs kind used', async () => {
+    const r = await runCli([MANIFEST, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.scorers.map((s: { id: string }) => s.id)).toEqual(['logme', 'leep', 'nce']);
+    expect(j.ranking.method).toBe('mean-rank');
+    const models = j.models as JsonModel[];
+    const eff = models.find((m) => m.name === 'efficientnet_b0')!;
+    expect(eff.status).toBe('ok');
+    expect(eff.scores.leep).toEqual({ value: null, status: 'n/a', message: 'no source-head probabilities given for this model' });
+    const vit = models.find((m) => m.name === 'vit_b16')!;
+    expect(vit.inputs.probs!.kind).toBe('logits');
+    const ranks = ['logme', 'leep', 'nce'].map((id) => vit.scores[id].rank!);
+    expect(vit.aggregate).toBeCloseTo(ranks.reduce((a, b) => a + b) / 3, 12);
+    // Mean ranks are non-decreasing down the order.
+    const agg = j.ranking.order.map((n: string) => models.find((m) => m.name === n)!.aggregate);
+    for (let i = 1; i < agg.length; i++) expect(agg[i]).toBeGreaterThanOrEqual(agg[i - 1]);
+    expect(j.errors).toEqual([]);
+  });
+
+  it('--sort-by orders by one scorer; models without that score go last', async () => {
+    const j = JSON.parse((await runCli([MANIFEST, '--json', '--sort-by', 'leep'])).stdout);
+    expect(j.ranking.method).toBe('score:leep');
+    expect(j.ranking.order.at(-1)).toBe('efficientnet_b0');
+  });
+
+  it('--sort-by must name a selected scorer', async () => {
+    const r = await runCli([MANIFEST, '-s', 'logme', '--sort-by', 'nce']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--sort-by nce: that scorer is not selected/);
+  });
+
+  it('a probabilities-only model via --probs NAME=PATH matches the reference', async () => {
+    const c = scorerCases().leep_nce_src50_float64;
+    const r = await runCli(['--probs', `src=${path.join(SC, c.files.probs!)}`, '--labels', path.join(SC, c.files.labels), '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.scorers.map((s: { id: string }) => s.id)).toEqual(['leep', 'nce']);
+    const m = j.models[0] as JsonModel;
+    expect(m.inputs.probs!.kind).toBe('probs');
+    expectClose(m.scores.leep.value!, c.leep!, 1e-6, 1e-9);
+    expectClose(m.scores.nce.value!, c.nce!, 1e-6, 1e-9);
+  });
+
+  it('logits are detected; --probs-kind probs on logits fails those cells only (exit 1), LogME still ranks', async () => {
+    const c = scorerCases().leep_nce_src50_logits;
+    const feats = path.join(SC, 'leep_nce_src50_float64', 'features.npy');
+    const logits = path.join(SC, c.files.logits!);
+    const y = path.join(SC, c.files.labels);
+    const auto = JSON.parse((await runCli([`m=${feats}`, '--probs', `m=${logits}`, '--labels', y, '--json'])).stdout);
+    expect(auto.models[0].inputs.probs.kind).toBe('logits');
+    expectClose(auto.models[0].scores.leep.value, c.leep!, 1e-6, 1e-9);
+    const forced = await runCli([`m=${feats}`, '--probs', `m=${logits}`, '--labels', y, '--probs-kind', 'probs', '--json']);
+    expect(forced.code).toBe(1);
+    const j = JSON.parse(forced.stdout);
+    expect(j.models[0].scores.logme.value).toEqual(expect.any(Number));
+    expect(j.models[0].scores.leep.status).toBe('error');
+    expect(j.models[0].scores.leep.message).toContain(logits);
+    expect(forced.stderr).toMatch(/--probs-kind probs: expected rows of non-negative values/);
+  });
+
+  it('LEEP and NCE are n/a for a regression task', async () => {
+    const c = scorerCases().regression_1_target;
+    const r = await runCli([`m=${path.join(SC, c.files.features!)}`, '--labels', path.join(SC, c.files.labels), '-s', 'logme,leep', '--json']);
+    const j = JSON.parse(r.stdout);
+    expect(r.code).toBe(0);
+    expect(j.task.type).toBe('regression');
+    expect(j.models[0].scores.leep).toMatchObject({ value: null, status: 'n/a', message: 'LEEP does not support regression tasks' });
+  });
+
+  it('probabilities with the wrong number of rows are an input error for that model', async () => {
+    const p = path.join(SC, 'leep_nce_src50_float64', 'probs.npy');
+    const r = await runCli([path.join(DEMO, 'vit_b16.npy'), '--probs', `vit_b16=${p}`, '--labels', path.join(DEMO, 'labels.npy'), '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/source-head outputs: expected 500 rows \(one per label\), found 300/);
+  });
+});
+
+describe('rank-models scorers', () => {
+  it('lists every scorer as text', async () => {
+    const r = await runCli(['scorers']);
+    expect(r.code).toBe(0);
+    for (const id of ['logme', 'leep', 'nce']) expect(r.stdout).toMatch(new RegExp(`^${id} `, 'm'));
+    expect(r.stdout).toContain('arXiv:2002.12462');
+  });
+  it('--format json gives id, title, inputs, tasks, direction and citation', async () => {
+    const r = await runCli(['scorers', '--format', 'json']);
+    const list = JSON.parse(r.stdout);
+    const leep = list.find((s: { id: string }) => s.id === 'leep');
+    expect(leep).toMatchObject({ id: 'leep', title: 'LEEP', inputs: ['probs'], tasks: ['classification'], higher_is_better: true });
+    expect(leep.citation).toMatch(/ICML 2020/);
+  });
+});
