@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
+import { mulberry32 } from '../helpers/random.js';
 import { InputError } from '../../src/core/errors.js';
 import { halfToFloat, parseNpy, parseNpyHeader } from '../../src/io/npy.js';
 import { readNpyFile } from '../../src/io/npy-file.js';
@@ -343,18 +344,6 @@ describe('parseNpy: refused fixtures', () => {
 });
 
 describe('parseNpy: fuzzing', () => {
-  /** mulberry32: a small seeded PRNG. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   function mustParseOrInputError(bytes: Uint8Array, label: string): 'ok' | 'error' {
     try {
       const a = parseNpy(bytes, 'fuzz.npy');
@@ -370,7 +359,7 @@ describe('parseNpy: fuzzing', () => {
   }
 
   it('random mutations, truncations and garbage either parse or throw InputError', () => {
-    const rand = rng(12345);
+    const rand = mulberry32(12345);
     const sources = ['mat_f4_le.npy', 'mat_i8_be.npy', 'mat_f2_fortran.npy', 'mat_f8_v3.npy', 'vec_b1.npy', 'mat_i4_fortran_v2.npy'].map(load);
     const counts = { ok: 0, error: 0 };
     const start = Date.now();
