@@ -627,6 +627,16 @@ function decodeData(bytes: Uint8Array, h: NpyHeader, n: number): FloatArray {
 }
 
 /**
+ * Decodes `count` consecutive C-order rows whose raw bytes (and nothing else)
+ * are `bytes`, with the dtype of header `h`: the chunk decoder of the
+ * streaming reader. Native-order f4/f8 chunks come back as views on `bytes`.
+ */
+export function decodeNpyRows(bytes: Uint8Array, h: NpyHeader, count: number): FloatArray {
+  const cols = h.shape.length === 2 ? h.shape[1] : 1;
+  return decodeData(bytes, { ...h, dataOffset: 0, fortranOrder: false, shape: [count, cols] }, count * cols);
+}
+
+/**
  * Parses a whole `.npy` file held in memory. 1-D and 2-D arrays only; the
  * result is row-major. Little-endian C-order f4/f8 data at an aligned offset
  * is returned as a view on `bytes` (no copy); everything else is decoded in
