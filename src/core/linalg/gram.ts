@@ -8,8 +8,15 @@
  *
  * Layout: every input and output is row-major. Gram outputs are full
  * symmetric matrices (both triangles filled).
+ *
+ * Backends: FᵀF and F Fᵀ run on WebAssembly SIMD (gram-wasm.ts, wasm/gram.wat,
+ * worker threads from parallel.ts) when available, else on the TypeScript
+ * kernels below; setLinalgBackend('js') forces the latter. Both accumulate
+ * in float64; they agree to rounding (~1e-16 relative), not bit for bit.
  */
 import type { FloatArray, Matrix } from '../types.js';
+import { WasmGramAccumulator, wasmGramRows } from './gram-wasm.js';
+import { activeRuntime, linalgBackendSetting } from './parallel.js';
 
 /** Rows of F per block in gramCols: the transposed block (D × ROW_BLOCK float64) stays in L2 for D ≤ ~512. */
 const ROW_BLOCK = 128;
@@ -114,34 +121,133 @@ function symmetricFromUpper(acc: Float64Array, m: number, n: number): Float64Arr
 
 const roundUp4 = (n: number): number => (n + 3) & ~3;
 
+/** FᵀF accumulated over chunks of rows (see createGramAccumulator). */
+export interface GramAccumulator {
+  /** Add the rows of `chunk` (rows × D, float32 or float64; not retained). */
+  add(chunk: Matrix): void;
+  /**
+   * FᵀF over all rows added (D × D, full symmetric, row-major, float64).
+   * `colSums` (length D), if given, receives Σ_i F[i, :]. Call once: the
+   * accumulator releases its memory here.
+   */
+  result(colSums?: Float64Array): Float64Array;
+}
+
+/**
+ * FᵀF over a stream of row chunks, for matrices read piece by piece (e.g.
+ * a .npy file larger than memory allows at once). The result equals
+ * gramCols of the stacked chunks bit for bit, however the rows are split
+ * (same backend; a chunk of another float type than the rows before it
+ * starts a new block, which moves rounding only).
+ */
+export function createGramAccumulator(d: number): GramAccumulator {
+  if (!Number.isInteger(d) || d < 0) throw new RangeError(`createGramAccumulator: D must be an integer ≥ 0, got ${d}`);
+  return newAccumulator(d, true, 0);
+}
+
+function newAccumulator(d: number, wantColSums: boolean, rowsHint: number): GramAccumulator {
+  const rt = d > 0 ? activeRuntime() : null;
+  if (rt !== null) {
+    try {
+      return new WasmGramAccumulator(rt, d, wantColSums, rowsHint);
+    } catch (err) {
+      // Out of wasm memory (4 GiB): the TypeScript kernels need no such space.
+      if (!(err instanceof RangeError) || linalgBackendSetting() === 'wasm') throw err;
+    }
+  }
+  return new JsGramAccumulator(d, wantColSums);
+}
+
 /**
  * FᵀF (D × D, full symmetric, row-major), accumulated in float64.
  *
- * F is read in blocks of ROW_BLOCK rows; each block is transposed into a
- * float64 scratch (one contiguous vector per column of F, zero-padded to a
- * multiple of 4 vectors) and multiplied into the upper triangle by a
- * register-blocked kernel. When `colSums` (length D) is given it receives
- * Σ_i F[i, :] from the same pass.
+ * When `colSums` (length D) is given it receives Σ_i F[i, :] from the same
+ * pass.
  */
 export function gramCols(f: Matrix, colSums?: Float64Array): Float64Array {
-  const { rows: n, cols: d, data } = f;
-  if (colSums !== undefined) {
-    if (colSums.length !== d) throw new RangeError(`gramCols: colSums has length ${colSums.length}, expected ${d}`);
-    colSums.fill(0);
+  const { rows: n, cols: d } = f;
+  if (colSums !== undefined && colSums.length !== d) {
+    throw new RangeError(`gramCols: colSums has length ${colSums.length}, expected ${d}`);
   }
-  const m = roundUp4(d);
-  const acc = new Float64Array(m * m);
-  if (n === 0 || d === 0) return symmetricFromUpper(acc, m, d);
-  const bs = Math.min(ROW_BLOCK, n);
-  const scratch = new Float64Array(m * bs);
-  for (let r0 = 0; r0 < n; r0 += bs) {
-    const len = Math.min(bs, n - r0);
-    transposeBlock(data, d, r0, len, scratch, colSums);
+  const acc = newAccumulator(d, colSums !== undefined, n);
+  acc.add(f);
+  return acc.result(colSums);
+}
+
+/**
+ * The TypeScript FᵀF: F is read in blocks of ROW_BLOCK rows; each block is
+ * transposed into a float64 scratch (one contiguous vector per column of F,
+ * zero-padded to a multiple of 4 vectors) and multiplied into the upper
+ * triangle by a register-blocked kernel. Rows that arrive in chunks not
+ * aligned to ROW_BLOCK wait in a staging block, so the blocks, and hence the
+ * bits, are those of a single call.
+ */
+class JsGramAccumulator implements GramAccumulator {
+  private readonly m: number;
+  private readonly acc: Float64Array;
+  private readonly scratch: Float64Array;
+  private readonly sums: Float64Array | undefined;
+  private stage: Float64Array | undefined;
+  private filled = 0;
+  private done = false;
+
+  constructor(
+    private readonly d: number,
+    wantColSums: boolean,
+  ) {
+    this.m = roundUp4(d);
+    this.acc = new Float64Array(this.m * this.m);
+    this.scratch = new Float64Array(this.m * ROW_BLOCK);
+    this.sums = wantColSums ? new Float64Array(d) : undefined;
+  }
+
+  add(chunk: Matrix): void {
+    if (this.done) throw new Error('GramAccumulator: add() after result()');
+    const { rows: n, cols, data } = chunk;
+    const d = this.d;
+    if (cols !== d) throw new RangeError(`GramAccumulator: chunk has ${cols} columns, expected ${d}`);
+    if (data.length < n * cols) throw new RangeError(`GramAccumulator: chunk data has ${data.length} values, expected ${n} × ${cols}`);
+    if (d === 0) return;
+    let r = 0;
+    while (r < n) {
+      if (this.filled === 0 && n - r >= ROW_BLOCK) {
+        this.block(data, r, ROW_BLOCK);
+        r += ROW_BLOCK;
+        continue;
+      }
+      const take = Math.min(ROW_BLOCK - this.filled, n - r);
+      this.stage ??= new Float64Array(ROW_BLOCK * d);
+      this.stage.set(data.subarray(r * d, (r + take) * d), this.filled * d); // exact: float32 ⊂ float64
+      this.filled += take;
+      r += take;
+      if (this.filled === ROW_BLOCK) {
+        this.block(this.stage, 0, ROW_BLOCK);
+        this.filled = 0;
+      }
+    }
+  }
+
+  result(colSums?: Float64Array): Float64Array {
+    if (this.done) throw new Error('GramAccumulator: result() called twice');
+    if (colSums !== undefined && colSums.length !== this.d) {
+      throw new RangeError(`GramAccumulator: colSums has length ${colSums.length}, expected ${this.d}`);
+    }
+    if (colSums !== undefined && this.sums === undefined) throw new Error('GramAccumulator: created without column sums');
+    if (this.filled > 0) {
+      this.block(this.stage!, 0, this.filled);
+      this.filled = 0;
+    }
+    this.done = true;
+    if (colSums !== undefined) colSums.set(this.sums!);
+    return symmetricFromUpper(this.acc, this.m, this.d);
+  }
+
+  private block(data: FloatArray, r0: number, len: number): void {
+    transposeBlock(data, this.d, r0, len, this.scratch, this.sums);
     // The padding vectors d..m−1 must be zero at this block's stride.
-    scratch.fill(0, d * len, m * len);
-    syrkUpper(scratch, m, len, acc);
+    this.scratch.fill(0, this.d * len, this.m * len);
+    syrkUpper(this.scratch, this.m, len, this.acc);
   }
-  return symmetricFromUpper(acc, m, d);
 }
 
 /** scratch[j·len + i] = F[r0 + i, j] for i < len, j < d (vectors d..m−1 stay zero). */
@@ -163,14 +269,25 @@ function transposeBlock(data: FloatArray, d: number, r0: number, len: number, sc
 /** Columns of F per block in gramRows. */
 const COL_BLOCK = 256;
 
-/**
- * F Fᵀ (N × N, full symmetric, row-major), accumulated in float64.
- *
- * F is read in blocks of COL_BLOCK columns: the N row-slices of a block are
- * already contiguous vectors, converted to float64 and fed to the same
- * register-blocked kernel as gramCols.
- */
+/** F Fᵀ (N × N, full symmetric, row-major), accumulated in float64. */
 export function gramRows(f: Matrix): Float64Array {
+  const rt = f.rows > 0 && f.cols > 0 ? activeRuntime() : null;
+  if (rt !== null) {
+    try {
+      return wasmGramRows(rt, f);
+    } catch (err) {
+      if (!(err instanceof RangeError) || linalgBackendSetting() === 'wasm') throw err;
+    }
+  }
+  return gramRowsJs(f);
+}
+
+/**
+ * The TypeScript F Fᵀ: F is read in blocks of COL_BLOCK columns: the N
+ * row-slices of a block are already contiguous vectors, converted to float64
+ * and fed to the same register-blocked kernel as gramCols.
+ */
+function gramRowsJs(f: Matrix): Float64Array {
   const { rows: n, cols: d, data } = f;
   const m = roundUp4(n);
   const acc = new Float64Array(m * m);

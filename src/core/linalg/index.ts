@@ -1,7 +1,11 @@
 /**
  * The numeric kernels of rank-models: Gram products of feature matrices
- * (float64 accumulation, cache-blocked) and the symmetric eigensolver.
+ * (float64 accumulation, cache-blocked; WebAssembly SIMD on worker threads
+ * when available) and the symmetric eigensolver.
  */
-export { classSums, gramCols, gramRows, matTMul } from './gram.js';
+export { classSums, createGramAccumulator, gramCols, gramRows, matTMul } from './gram.js';
+export type { GramAccumulator } from './gram.js';
+export { getLinalgBackend, getLinalgThreads, setLinalgBackend, setLinalgThreads } from './parallel.js';
+export type { LinalgBackend } from './parallel.js';
 export { symEig, symEigProject } from './eigen.js';
 export type { EigenDecomposition, EigenProjection, SymEigOptions } from './eigen.js';
