@@ -24,6 +24,16 @@ export interface NdArray {
   readonly dtype: string;
 }
 
+/** String labels (an Arrow string column, a CSV column of names): mapped to classes in sorted order. */
+export interface StringArray {
+  readonly strings: readonly string[];
+  readonly shape: readonly [number];
+  readonly dtype: 'string';
+}
+
+/** What the loader returns: numbers, or strings for label columns that hold names. */
+export type LoadedArray = NdArray | StringArray;
+
 export type TaskType = 'classification' | 'regression' | 'multilabel';
 
 /** Classification targets after dense re-coding (specs/scorers.md §0 "Label encoding"). */

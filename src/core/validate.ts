@@ -4,7 +4,7 @@
  * run on every value of every feature matrix, so no per-element allocation.
  */
 import { InputError } from './errors.js';
-import type { ClassTargets, FloatArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './types.js';
+import type { ClassTargets, FloatArray, LoadedArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './types.js';
 
 export type TaskOption = TaskType | 'auto';
 
@@ -78,8 +78,9 @@ export function encodeClasses(values: readonly (number | string)[] | FloatArray,
   const n = values.length;
   const distinct = Array.from(new Set(values as Iterable<number | string>));
   const numeric = distinct.every((v) => typeof v === 'number');
+  // Ascending values; names in code-point order, as numpy's np.unique sorts strings.
   if (numeric) (distinct as number[]).sort((a, b) => a - b);
-  else distinct.sort((a, b) => String(a).localeCompare(String(b), 'en'));
+  else distinct.sort((a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
   const index = new Map<number | string, number>();
   distinct.forEach((v, i) => index.set(v, i));
   const labels = new Int32Array(n);
@@ -98,7 +99,13 @@ export function encodeClasses(values: readonly (number | string)[] | FloatArray,
 }
 
 /** Turns a loaded label array into scorer targets for the chosen or inferred task. */
-export function makeTargets(labels: NdArray, task: TaskOption, source: string): Targets {
+export function makeTargets(labels: LoadedArray, task: TaskOption, source: string): Targets {
+  if ('strings' in labels) {
+    if (task === 'regression' || task === 'multilabel') {
+      throw new InputError(`${task} targets must be numbers; found class names (e.g. '${labels.strings[0] ?? ''}')`, source);
+    }
+    return encodeClasses(labels.strings, source);
+  }
   const { n, k } = labelShape(labels, source);
   const type = task === 'auto' ? inferTask(labels, source) : task;
   if (type === 'classification') {
