@@ -1,0 +1,607 @@
+/**
+ * DISCO — distribution of spectral components.
+ *
+ * Zhang, Shu, Chen, Long, Guo, Yang, "Assessing Pre-trained Models for
+ * Transfer Learning through Distribution of Spectral Components", AAAI 2025
+ * (arXiv:2412.19085). Definition: specs/disco.md §1 (checked against the
+ * authors' released code, decisionintelligence/DISCO 3a09860).
+ *
+ * Inputs: features F (N × D); targets: class labels (classification) or an
+ * N × m matrix (regression, §1.2). Multi-label is not supported.
+ * Steps: exact PCA of the centred features to k_eff = min(components, N, D)
+ * scores Z (N × k_eff); σ_j = ‖Z[:, j]‖; G disjoint groups of s = ⌊k_eff/G⌋
+ * consecutive components (largest first); per group an identity-covariance
+ * nearest-class-mean Gaussian with prior N_c/N (mean true-class probability,
+ * ncc_g) or −MSE of the least-squares fit of the targets (lr_g); score
+ * Σ_g ratio_g · ncc_g (or lr_g) with ratio_g = Σ_{j∈g} σ_j / Σ_j σ_j.
+ * Output: classification in (0, 1], regression ≤ 0; higher is better.
+ *
+ * Deviations from the authors' code (specs/disco.md §3): exact deterministic
+ * PCA instead of sklearn's randomized PCA (A4); k_eff is also capped at D and
+ * k_eff < G gives k_eff groups of one component with a warning (A8);
+ * components whose eigenvalue is numerically zero (λ_j ≤ λ_1·max(N, D)·2.2e-16)
+ * count as exactly 0 (fixtures/README.md); float64 throughout (A16); an
+ * opt-in global rescale to unit mean variance (A9); the regression variant
+ * (§1.2), which the authors did not release.
+ */
+import type { ModelContext } from '../context.js';
+import { ScorerError } from '../errors.js';
+import { createGramAccumulator, gramRows, symEig } from '../linalg/index.js';
+import type { ClassTargets, FloatArray, Matrix, Targets, ValueTargets } from '../types.js';
+import type { Scorer, ScoreResult } from './scorer.js';
+
+export interface DiscoOptions {
+  /** Number of disjoint groups G (the authors hard-code 8). */
+  groups: number;
+  /** PCA dimension k before grouping (the authors' `--pcadim`, 128). */
+  components: number;
+  /** 'unit-variance': divide the features by one scalar so that the mean per-dimension variance is 1 (A9). */
+  rescale: 'none' | 'unit-variance';
+}
+
+export const DISCO_DEFAULTS: Readonly<DiscoOptions> = Object.freeze({ groups: 8, components: 128, rescale: 'none' });
+
+export type DiscoDetails = {
+  /** σ_j = ‖Z[:, j]‖ for the k_eff retained components, descending (after any rescale). */
+  readonly singular_values: number[];
+  readonly ratio: number[];
+  /** Classification: per-group mean true-class probability. */
+  readonly ncc?: number[];
+  /** Regression: per-group −MSE. */
+  readonly lr?: number[];
+  readonly n_components: number;
+  readonly groups: number;
+  readonly group_size: number;
+  readonly pca: 'exact';
+  readonly covariance: 'identity';
+  readonly rescale: DiscoOptions['rescale'];
+  /** Mean per-dimension variance of the features as given (population variance, ÷N). */
+  readonly mean_variance: number;
+  /** Classification: Σ_c π_c², the value every ncc_g tends to when no group separates the classes. */
+  readonly prior?: number;
+};
+
+export interface DiscoResult {
+  readonly value: number;
+  readonly warnings: string[];
+  readonly details: DiscoDetails;
+}
+
+/** Numerically-zero eigenvalue: λ_j ≤ λ_1·max(N, D)·ZERO_CUT (the LogME robust cut, fixtures/README.md). */
+const ZERO_CUT = 2.2e-16;
+/** Relative margin of the A9 collapse diagnostic: max_g ncc_g ≤ (1 + margin)·Σ π_c². */
+const COLLAPSE_MARGIN = 0.01;
+/** Float64 values per centred chunk of rows (16 MiB). */
+const CHUNK_VALUES = 1 << 21;
+/** Rows per block and columns per tile in the projection Z = Xc V. */
+const PROJ_ROWS = 64;
+const PROJ_TILE = 256;
+
+// ---------------------------------------------------------------------------
+// Options.
+
+const OPTION_KEYS = ['groups', 'components', 'rescale'] as const;
+
+function positiveInteger(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new ScorerError(`DISCO: ${name} must be an integer ≥ 1, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** DISCO options from `ctx.params.disco`, merged over DISCO_DEFAULTS and validated. */
+export function discoOptions(params: Readonly<Record<string, unknown>> | undefined): DiscoOptions {
+  const p = params ?? {};
+  for (const key of Object.keys(p)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
+      throw new ScorerError(`DISCO: unknown option ${JSON.stringify(key)} (expected ${OPTION_KEYS.join(', ')})`);
+    }
+  }
+  const groups = p.groups === undefined ? DISCO_DEFAULTS.groups : positiveInteger(p.groups, 'groups');
+  const components = p.components === undefined ? DISCO_DEFAULTS.components : positiveInteger(p.components, 'components');
+  const rescale = p.rescale === undefined ? DISCO_DEFAULTS.rescale : p.rescale;
+  if (rescale !== 'none' && rescale !== 'unit-variance') {
+    throw new ScorerError(`DISCO: rescale must be 'none' or 'unit-variance', got ${JSON.stringify(rescale)}`);
+  }
+  return { groups, components, rescale };
+}
+
+// ---------------------------------------------------------------------------
+// Exact PCA of the centred features.
+
+interface Pca {
+  /** N × k row-major scores Z = Xc V_k (numerically-zero components set to 0). */
+  readonly z: Float64Array;
+  readonly k: number;
+  /** σ_j = ‖Z[:, j]‖. */
+  readonly sigma: Float64Array;
+  /** trace(Xcᵀ Xc) = Σ_j ‖Xc[:, j]‖². */
+  readonly trace: number;
+}
+
+/** Column means; throws on NaN/±Inf (a non-finite value makes its column sum non-finite). */
+function columnMeans(f: Matrix): Float64Array {
+  const { data, rows: n, cols: d } = f;
+  const mu = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) mu[j] += data[o + j];
+  }
+  for (let j = 0; j < d; j++) {
+    if (!Number.isFinite(mu[j])) throw new ScorerError(`DISCO: features must be finite (column ${j} has a NaN or an infinite value)`);
+    mu[j] /= n;
+  }
+  return mu;
+}
+
+/** out[(i − r0)·d + j] = F[i, j] − μ_j for rows r0 … r0 + len − 1. */
+function centreRows(data: FloatArray, d: number, mu: Float64Array, r0: number, len: number, out: Float64Array): void {
+  for (let i = 0; i < len; i++) {
+    const src = (r0 + i) * d;
+    const dst = i * d;
+    for (let j = 0; j < d; j++) out[dst + j] = data[src + j] - mu[j];
+  }
+}
+
+/**
+ * Xcᵀ Xc (D × D) from explicitly centred chunks of rows: no N × D copy, and
+ * none of the cancellation of FᵀF − N μ μᵀ on offset features.
+ */
+function centredGramCols(f: Matrix, mu: Float64Array): Float64Array {
+  const { data, rows: n, cols: d } = f;
+  const chunkRows = Math.min(n, Math.max(256, Math.floor(CHUNK_VALUES / d / 256) * 256));
+  const buf = new Float64Array(chunkRows * d);
+  const acc = createGramAccumulator(d);
+  for (let r0 = 0; r0 < n; r0 += chunkRows) {
+    const len = Math.min(chunkRows, n - r0);
+    centreRows(data, d, mu, r0, len, buf);
+    acc.add({ data: len === chunkRows ? buf : buf.subarray(0, len * d), rows: len, cols: d });
+  }
+  return acc.result();
+}
+
+/** Xc Xcᵀ (N × N), summed over centred blocks of columns. */
+function centredGramRows(f: Matrix, mu: Float64Array): Float64Array {
+  const { data, rows: n, cols: d } = f;
+  const width = Math.min(d, Math.max(4, Math.floor(CHUNK_VALUES / n)));
+  const block = new Float64Array(n * width);
+  let total: Float64Array | undefined;
+  for (let c0 = 0; c0 < d; c0 += width) {
+    const w = Math.min(width, d - c0);
+    for (let i = 0; i < n; i++) {
+      const src = i * d + c0;
+      const dst = i * w;
+      for (let j = 0; j < w; j++) block[dst + j] = data[src + j] - mu[c0 + j];
+    }
+    const g = gramRows({ data: w === width ? block : block.subarray(0, n * w), rows: n, cols: w });
+    if (total === undefined) total = g;
+    else for (let q = 0; q < g.length; q++) total[q] += g[q];
+  }
+  return total ?? new Float64Array(n * n);
+}
+
+/**
+ * Z = Xc V (N × k) for V = the leading k eigenvectors (D × k row-major),
+ * centring rows on the fly. Blocks of PROJ_ROWS rows × tiles of PROJ_TILE
+ * columns of Xc keep both operands in cache; a 4 × 4 register block of Z
+ * takes 8 loads per 16 multiply-adds.
+ */
+function projectCentred(f: Matrix, mu: Float64Array, v: Float64Array, k: number): Float64Array {
+  const { data, rows: n, cols: d } = f;
+  const kp = (k + 3) & ~3;
+  // Vᵀ, zero-padded to kp rows: row c holds eigenvector c.
+  const vt = new Float64Array(kp * d);
+  for (let j = 0; j < d; j++) for (let c = 0; c < k; c++) vt[c * d + j] = v[j * k + c];
+  const z = new Float64Array(n * k);
+  const xb = new Float64Array(PROJ_ROWS * d); // centred rows; rows past the block's end stay zero
+  const acc = new Float64Array(PROJ_ROWS * kp);
+  for (let r0 = 0; r0 < n; r0 += PROJ_ROWS) {
+    const len = Math.min(PROJ_ROWS, n - r0);
+    centreRows(data, d, mu, r0, len, xb);
+    if (len < PROJ_ROWS) xb.fill(0, len * d);
+    const rowsP = (len + 3) & ~3;
+    acc.fill(0);
+    for (let t0 = 0; t0 < d; t0 += PROJ_TILE) {
+      const t1 = Math.min(t0 + PROJ_TILE, d);
+      for (let i = 0; i < rowsP; i += 4) {
+        const a0 = i * d;
+        const a1 = a0 + d;
+        const a2 = a1 + d;
+        const a3 = a2 + d;
+        for (let c = 0; c < kp; c += 4) {
+          const b0 = c * d;
+          const b1 = b0 + d;
+          const b2 = b1 + d;
+          const b3 = b2 + d;
+          let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+          let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+          let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+          let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+          for (let t = t0; t < t1; t++) {
+            const y0 = vt[b0 + t];
+            const y1 = vt[b1 + t];
+            const y2 = vt[b2 + t];
+            const y3 = vt[b3 + t];
+            let x = xb[a0 + t];
+            c00 += x * y0;
+            c01 += x * y1;
+            c02 += x * y2;
+            c03 += x * y3;
+            x = xb[a1 + t];
+            c10 += x * y0;
+            c11 += x * y1;
+            c12 += x * y2;
+            c13 += x * y3;
+            x = xb[a2 + t];
+            c20 += x * y0;
+            c21 += x * y1;
+            c22 += x * y2;
+            c23 += x * y3;
+            x = xb[a3 + t];
+            c30 += x * y0;
+            c31 += x * y1;
+            c32 += x * y2;
+            c33 += x * y3;
+          }
+          let o = i * kp + c;
+          acc[o] += c00;
+          acc[o + 1] += c01;
+          acc[o + 2] += c02;
+          acc[o + 3] += c03;
+          o += kp;
+          acc[o] += c10;
+          acc[o + 1] += c11;
+          acc[o + 2] += c12;
+          acc[o + 3] += c13;
+          o += kp;
+          acc[o] += c20;
+          acc[o + 1] += c21;
+          acc[o + 2] += c22;
+          acc[o + 3] += c23;
+          o += kp;
+          acc[o] += c30;
+          acc[o + 1] += c31;
+          acc[o + 2] += c32;
+          acc[o + 3] += c33;
+        }
+      }
+    }
+    for (let i = 0; i < len; i++) z.set(acc.subarray(i * kp, i * kp + k), (r0 + i) * k);
+  }
+  return z;
+}
+
+/**
+ * Exact PCA scores (specs/disco.md §1.1 steps 1–2, §5): eigen-decompose the
+ * smaller centred Gram matrix, keep k = min(components, N, D) components.
+ * D ≤ N: Z = Xc V_k; N < D: Z = U_k·√λ_k (U from Xc Xcᵀ).
+ */
+function centredPca(f: Matrix, components: number): Pca {
+  const { rows: n, cols: d } = f;
+  const k = Math.min(components, n, d);
+  const mu = columnMeans(f);
+  const byCols = d <= n;
+  const gram = byCols ? centredGramCols(f, mu) : centredGramRows(f, mu);
+  const size = byCols ? d : n;
+  let trace = 0;
+  for (let i = 0; i < size; i++) trace += gram[i * size + i];
+  const { values, vectors } = symEig(gram, size, { vectors: k });
+  const lambda1 = values[0];
+  if (!(lambda1 > 0)) throw new ScorerError('DISCO: the features have zero variance (every column is constant)');
+  const cut = lambda1 * Math.max(n, d) * ZERO_CUT;
+  let z: Float64Array;
+  if (byCols) {
+    z = projectCentred(f, mu, vectors!, k);
+  } else {
+    z = new Float64Array(n * k);
+    const u = vectors!;
+    for (let c = 0; c < k; c++) {
+      const s = values[c] > cut ? Math.sqrt(values[c]) : 0;
+      for (let i = 0; i < n; i++) z[i * k + c] = u[i * k + c] * s;
+    }
+  }
+  // Numerically-zero components are exactly 0 (their value for centred, rank-deficient data).
+  let zeroFrom = k;
+  while (zeroFrom > 0 && !(values[zeroFrom - 1] > cut)) zeroFrom--;
+  if (zeroFrom < k) {
+    for (let i = 0; i < n; i++) z.fill(0, i * k + zeroFrom, (i + 1) * k);
+  }
+  const sigma = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    for (let c = 0; c < k; c++) sigma[c] += z[o + c] * z[o + c];
+  }
+  for (let c = 0; c < k; c++) sigma[c] = Math.sqrt(sigma[c]);
+  return { z, k, sigma, trace };
+}
+
+// ---------------------------------------------------------------------------
+// Groups.
+
+/** Mean true-class probability of the identity-covariance Gaussian on Z[:, off … off+s−1] (§1.1 step 5). */
+function nccGroup(
+  z: Float64Array,
+  n: number,
+  k: number,
+  off: number,
+  s: number,
+  labels: Int32Array,
+  counts: Float64Array,
+  logPrior: Float64Array,
+  means: Float64Array,
+  logits: Float64Array,
+  row: Float64Array,
+): number {
+  const numClasses = counts.length;
+  means.fill(0, 0, numClasses * s);
+  for (let i = 0; i < n; i++) {
+    const src = i * k + off;
+    const dst = labels[i] * s;
+    for (let j = 0; j < s; j++) means[dst + j] += z[src + j];
+  }
+  for (let c = 0; c < numClasses; c++) {
+    if (counts[c] === 0) continue;
+    const inv = 1 / counts[c];
+    for (let j = 0; j < s; j++) means[c * s + j] *= inv;
+  }
+  // Four classes per pass share the loads of the sample's coordinates. An
+  // empty class has log prior −∞, hence logit −∞ and probability 0.
+  const c4 = numClasses & ~3;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const src = i * k + off;
+    for (let j = 0; j < s; j++) row[j] = z[src + j];
+    let max = -Infinity;
+    let c = 0;
+    for (; c < c4; c += 4) {
+      const m0 = c * s;
+      const m1 = m0 + s;
+      const m2 = m1 + s;
+      const m3 = m2 + s;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      for (let j = 0; j < s; j++) {
+        const x = row[j];
+        const e0 = x - means[m0 + j];
+        const e1 = x - means[m1 + j];
+        const e2 = x - means[m2 + j];
+        const e3 = x - means[m3 + j];
+        d0 += e0 * e0;
+        d1 += e1 * e1;
+        d2 += e2 * e2;
+        d3 += e3 * e3;
+      }
+      const l0 = logPrior[c] - 0.5 * d0;
+      const l1 = logPrior[c + 1] - 0.5 * d1;
+      const l2 = logPrior[c + 2] - 0.5 * d2;
+      const l3 = logPrior[c + 3] - 0.5 * d3;
+      logits[c] = l0;
+      logits[c + 1] = l1;
+      logits[c + 2] = l2;
+      logits[c + 3] = l3;
+      if (l0 > max) max = l0;
+      if (l1 > max) max = l1;
+      if (l2 > max) max = l2;
+      if (l3 > max) max = l3;
+    }
+    for (; c < numClasses; c++) {
+      const mo = c * s;
+      let d2 = 0;
+      for (let j = 0; j < s; j++) {
+        const e = row[j] - means[mo + j];
+        d2 += e * e;
+      }
+      const l = logPrior[c] - 0.5 * d2;
+      logits[c] = l;
+      if (l > max) max = l;
+    }
+    let sum = 0;
+    for (let q = 0; q < numClasses; q++) {
+      const x = logits[q] - max;
+      // exp(−746) is 0 in float64: skip the call.
+      if (x > -746) sum += Math.exp(x);
+    }
+    total += Math.exp(logits[labels[i]] - max) / sum;
+  }
+  return total / n;
+}
+
+/**
+ * −‖B − U_g U_gᵀ B‖²_F / (N·m) (§1.2), U_g = the group's columns of Z over
+ * their σ, without the columns with σ_j ≤ tol (pinv semantics).
+ */
+function lrGroup(z: Float64Array, n: number, k: number, off: number, s: number, sigma: Float64Array, tol: number, b: Float64Array, m: number): number {
+  const keep: number[] = [];
+  for (let j = 0; j < s; j++) if (sigma[off + j] > tol) keep.push(off + j);
+  const q = keep.length;
+  const inv = new Float64Array(q);
+  for (let a = 0; a < q; a++) inv[a] = 1 / sigma[keep[a]];
+  // P = U_gᵀ B (q × m).
+  const p = new Float64Array(q * m);
+  for (let i = 0; i < n; i++) {
+    const zo = i * k;
+    const bo = i * m;
+    for (let a = 0; a < q; a++) {
+      const u = z[zo + keep[a]] * inv[a];
+      if (u === 0) continue;
+      for (let c = 0; c < m; c++) p[a * m + c] += u * b[bo + c];
+    }
+  }
+  const u = new Float64Array(q);
+  let sse = 0;
+  for (let i = 0; i < n; i++) {
+    const zo = i * k;
+    const bo = i * m;
+    for (let a = 0; a < q; a++) u[a] = z[zo + keep[a]] * inv[a];
+    for (let c = 0; c < m; c++) {
+      let fit = 0;
+      for (let a = 0; a < q; a++) fit += u[a] * p[a * m + c];
+      const r = b[bo + c] - fit;
+      sse += r * r;
+    }
+  }
+  return -sse / (n * m);
+}
+
+function classStatistics(t: ClassTargets, n: number): { counts: Float64Array; logPrior: Float64Array; prior: number } {
+  const numClasses = t.numClasses;
+  if (numClasses < 2) throw new ScorerError(`DISCO: classification needs at least 2 classes; found ${numClasses}`);
+  const counts = new Float64Array(numClasses);
+  for (let i = 0; i < n; i++) {
+    const c = t.labels[i];
+    if (!(c >= 0 && c < numClasses)) throw new ScorerError(`DISCO: label ${c} at row ${i} is outside 0..${numClasses - 1}`);
+    counts[c]++;
+  }
+  const logPrior = new Float64Array(numClasses);
+  let prior = 0;
+  for (let c = 0; c < numClasses; c++) {
+    const pi = counts[c] / n;
+    logPrior[c] = Math.log(pi); // −∞ for an empty class: probability 0
+    prior += pi * pi;
+  }
+  return { counts, logPrior, prior };
+}
+
+function regressionTargets(t: ValueTargets, n: number): { b: Float64Array; m: number } {
+  if (t.n !== n) throw new ScorerError(`DISCO: ${t.n} target rows for ${n} feature rows`);
+  const m = t.k;
+  if (m < 1) throw new ScorerError('DISCO: regression needs at least one target column');
+  for (let q = 0; q < n * m; q++) {
+    const v = t.values[q];
+    if (v - v !== 0) throw new ScorerError(`DISCO: targets must be finite (row ${Math.floor(q / m)}, column ${q % m})`);
+  }
+  return { b: t.values, m };
+}
+
+/**
+ * DISCO score of features `f` for targets `t` (specs/disco.md §1.1, §1.2).
+ * O(N·D² + D³) (or O(N²·D + N³) when N < D) for the PCA, O(N·D·k) for the
+ * scores, O(N·C·k) (or O(N·m·k)) for the groups.
+ */
+export function discoScore(f: Matrix, t: Targets, opts: DiscoOptions): DiscoResult {
+  const { rows: n, cols: d } = f;
+  if (t.type === 'multilabel') throw new ScorerError('DISCO does not support multilabel tasks');
+  const targetRows = t.type === 'classification' ? t.labels.length : t.n;
+  if (targetRows !== n) throw new ScorerError(`DISCO: ${targetRows} targets for ${n} feature rows`);
+  if (n < 2 || d < 1) throw new ScorerError(`DISCO: needs at least 2 samples and 1 feature dimension (got N=${n}, D=${d})`);
+  const groupsAsked = positiveInteger(opts.groups, 'groups');
+  const components = positiveInteger(opts.components, 'components');
+  if (opts.rescale !== 'none' && opts.rescale !== 'unit-variance') {
+    throw new ScorerError(`DISCO: rescale must be 'none' or 'unit-variance', got ${JSON.stringify(opts.rescale)}`);
+  }
+  const cls = t.type === 'classification' ? classStatistics(t, n) : undefined;
+  const reg = t.type === 'regression' ? regressionTargets(t, n) : undefined;
+
+  const pca = centredPca(f, components);
+  const { z, k, sigma } = pca;
+  const meanVariance = pca.trace / (n * d);
+  if (opts.rescale === 'unit-variance') {
+    // Dividing F by √(mean variance) divides Z and σ by the same scalar; V is unchanged.
+    const inv = 1 / Math.sqrt(meanVariance);
+    for (let q = 0; q < z.length; q++) z[q] *= inv;
+    for (let c = 0; c < k; c++) sigma[c] *= inv;
+  }
+
+  const warnings: string[] = [];
+  let groups = groupsAsked;
+  let size = Math.floor(k / groupsAsked);
+  if (k < groupsAsked) {
+    groups = k;
+    size = 1;
+    warnings.push(
+      `DISCO: only ${k} principal components (min of components ${components}, N ${n}, D ${d}) for ${groupsAsked} groups; using ${k} groups of 1 component`,
+    );
+  }
+  let sigmaSum = 0;
+  for (let c = 0; c < k; c++) sigmaSum += sigma[c];
+  const ratio: number[] = [];
+  for (let g = 0; g < groups; g++) {
+    let s = 0;
+    for (let j = g * size; j < (g + 1) * size; j++) s += sigma[j];
+    ratio.push(s / sigmaSum);
+  }
+
+  const per: number[] = [];
+  let nccAll: ((zz: Float64Array) => number[]) | undefined;
+  if (cls) {
+    const numClasses = cls.counts.length;
+    const means = new Float64Array(numClasses * size);
+    const logits = new Float64Array(numClasses);
+    const row = new Float64Array(size);
+    const labels = (t as ClassTargets).labels;
+    nccAll = (zz) => {
+      const out: number[] = [];
+      for (let g = 0; g < groups; g++) out.push(nccGroup(zz, n, k, g * size, size, labels, cls.counts, cls.logPrior, means, logits, row));
+      return out;
+    };
+    per.push(...nccAll(z));
+  } else {
+    const { b, m } = reg!;
+    let sigmaMax = 0;
+    for (let c = 0; c < k; c++) if (sigma[c] > sigmaMax) sigmaMax = sigma[c];
+    const tol = Math.max(n, k) * Number.EPSILON * sigmaMax;
+    for (let g = 0; g < groups; g++) per.push(lrGroup(z, n, k, g * size, size, sigma, tol, b, m));
+  }
+  let value = 0;
+  for (let g = 0; g < groups; g++) value += ratio[g] * per[g];
+
+  if (cls && nccAll) {
+    const collapsed = (ncc: number[]): boolean => Math.max(...ncc) <= cls.prior * (1 + COLLAPSE_MARGIN);
+    if (collapsed(per)) {
+      const head =
+        `DISCO: every group's NCC (max ${Math.max(...per).toPrecision(4)}) is within ${COLLAPSE_MARGIN * 100}% ` +
+        `of the class prior Σπ_c² = ${cls.prior.toPrecision(4)}`;
+      // A9: is the feature scale to blame? Re-run the groups (O(N·C·k), no new PCA) at unit mean variance.
+      let rescaled: number[] | undefined;
+      if (opts.rescale === 'none') {
+        const inv = 1 / Math.sqrt(meanVariance);
+        for (let q = 0; q < z.length; q++) z[q] *= inv;
+        rescaled = nccAll(z);
+      }
+      if (rescaled !== undefined && !collapsed(rescaled)) {
+        let would = 0;
+        for (let g = 0; g < groups; g++) would += ratio[g] * rescaled[g];
+        warnings.push(
+          `${head}: at this feature scale (mean per-dimension variance ${meanVariance.toPrecision(3)}) the unit-covariance ` +
+            `Gaussian cannot tell the classes apart; with --disco-rescale unit-variance DISCO would be ${would.toPrecision(4)}`,
+        );
+      } else {
+        warnings.push(`${head}: no spectral group separates the classes${rescaled ? ' (neither at this scale nor at unit variance)' : ''}`);
+      }
+    }
+  }
+
+  const details: DiscoDetails = {
+    singular_values: Array.from(sigma),
+    ratio,
+    ...(cls ? { ncc: per } : { lr: per }),
+    n_components: k,
+    groups,
+    group_size: size,
+    pca: 'exact',
+    covariance: 'identity',
+    rescale: opts.rescale,
+    mean_variance: meanVariance,
+    ...(cls ? { prior: cls.prior } : {}),
+  };
+  return { value, warnings, details };
+}
+
+export const disco: Scorer = {
+  id: 'disco',
+  title: 'DISCO',
+  inputs: ['features'],
+  tasks: ['classification', 'regression'],
+  higherIsBetter: true,
+  citation:
+    'Zhang et al., Assessing Pre-trained Models for Transfer Learning through Distribution of Spectral Components, AAAI 2025 (arXiv:2412.19085)',
+  description:
+    'Singular-value-weighted class separability (nearest class mean, identity covariance) of groups of principal components of the features.',
+  score(ctx: ModelContext): ScoreResult {
+    const opts = discoOptions(ctx.params.disco);
+    const r = discoScore(ctx.requireFeatures(), ctx.targets, opts);
+    return r;
+  },
+};
