@@ -2,7 +2,7 @@
  * rank-models as a library: loaders, scorers, ranking and reporters.
  * The CLI (src/cli/main.ts) is a thin layer over these exports.
  */
-export type { ClassTargets, FloatArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './core/types.js';
+export type { ClassTargets, FloatArray, LoadedArray, Matrix, NdArray, StringArray, TaskType, Targets, ValueTargets } from './core/types.js';
 export { RankModelsError, UsageError, InputError, ScorerError } from './core/errors.js';
 export { makeTargets, inferTask, encodeClasses, checkTargets, checkFeatures } from './core/validate.js';
 export { ModelContext, type ModelInputs } from './core/context.js';
@@ -14,7 +14,7 @@ export { nceFromSourceLabels, rowArgmax } from './core/scorers/nce.js';
 export { toProbabilities, softmaxRows, type ProbsKind } from './core/probs.js';
 export { rank, orderModels, type ModelEntry, type ModelResult, type Ranking, type RankOutput, type Cell } from './core/rank.js';
 export { parseNpy } from './io/npy.js';
-export { loadArray, asMatrix, parseRef, type InputRef } from './io/load.js';
+export { loadArray, loadNpzBundle, asMatrix, parseRef, isStringArray, type InputRef, type LoadOptions, type NpzBundle } from './io/load.js';
 export { buildReport, SCHEMA_VERSION, type Report } from './report/report.js';
 export { renderJson, renderNdjson } from './report/json.js';
 export { renderTable } from './report/table.js';

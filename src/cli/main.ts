@@ -13,10 +13,12 @@ import { InputError, RankModelsError, UsageError } from '../core/errors.js';
 import { rank, type ModelEntry, type RankEvent } from '../core/rank.js';
 import { coreScorerIds, defaultScorers, scorers, scorerIds, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
 import { toProbabilities } from '../core/probs.js';
+import { DISCO_DEFAULTS } from '../core/scorers/disco.js';
+import type { ScorerParams } from '../core/context.js';
 import type { Matrix } from '../core/types.js';
-import type { Targets } from '../core/types.js';
+import type { LoadedArray, NdArray, Targets } from '../core/types.js';
 import { checkTargets, makeTargets } from '../core/validate.js';
-import { asMatrix, describeRef, expandDirectory, loadArray, parseRef, type InputRef } from '../io/load.js';
+import { MODEL_EXTENSIONS, asMatrix, describeRef, expandDirectory, loadArray, loadNpzBundle, parseRef, type InputRef, type NpzBundle } from '../io/load.js';
 import { renderCsv } from '../report/csv.js';
 import { renderJson, renderNdjson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -48,6 +50,9 @@ const FLAG_NAMES: Record<string, string> = {
   format: '--format',
   task: '--task',
   progress: '--progress',
+  discoGroups: '--disco-groups',
+  discoComponents: '--disco-components',
+  discoRescale: '--disco-rescale',
 };
 
 function toolVersion(): string {
@@ -156,10 +161,10 @@ async function plan(args: string[], flags: Flags, cwd: string): Promise<Plan> {
       if (name) throw new UsageError(`${a}: NAME=PATH takes a file, not a directory`);
       const chosen = files.filter((f) => f !== labelsPath?.path);
       const models = pairSourceOutputs(chosen);
-      if (models.length === 0) throw new UsageError(`${target}: directory holds no model files (.npy)`);
+      if (models.length === 0) throw new UsageError(`${target}: directory holds no model files (${MODEL_EXTENSIONS.join(' ')})`);
       for (const m of models) out.models.push({ ...m, origin: target });
     } else {
-      out.models.push({ name: name ?? stem(target), features: ref, origin: a });
+      out.models.push({ name: name ?? (target === '-' ? 'stdin' : stem(target)), features: ref, origin: a });
     }
   }
   if (flags.labels) out.labels = labelsPath;
@@ -183,8 +188,41 @@ async function plan(args: string[], flags: Flags, cwd: string): Promise<Plan> {
   return out;
 }
 
+interface LoadContext {
+  probsKind: Flags['probsKind'];
+  stdin: { stdin?: NodeJS.ReadableStream };
+  /** Complete-model `.npz` files, read once each (null: not an npz). */
+  bundles: Map<string, NpzBundle | RankModelsError | null>;
+  /** The run's labels, for checking labels carried by a model's own `.npz`. */
+  labels?: { array: LoadedArray; where: string };
+}
+
+/** The complete-model bundle behind a bare `.npz` path (no `#key`), or null. */
+async function bundleFor(ref: InputRef | undefined, bundles: LoadContext['bundles']): Promise<NpzBundle | null> {
+  if (!ref || ref.selector || ref.path === '-' || !/\.npz$/i.test(ref.path)) return null;
+  if (!bundles.has(ref.path)) {
+    try {
+      bundles.set(ref.path, await loadNpzBundle(ref.path));
+    } catch (err) {
+      if (!(err instanceof RankModelsError)) throw err;
+      bundles.set(ref.path, err);
+    }
+  }
+  const b = bundles.get(ref.path)!;
+  if (b instanceof RankModelsError) throw b;
+  return b;
+}
+
+function sameLabels(a: LoadedArray, b: LoadedArray): boolean {
+  const va = 'strings' in a ? a.strings : a.data;
+  const vb = 'strings' in b ? b.strings : b.data;
+  if (va.length !== vb.length) return false;
+  for (let i = 0; i < va.length; i++) if (va[i] !== vb[i]) return false;
+  return true;
+}
+
 /** Loads one model's inputs; a failing input is recorded, never thrown, so the other inputs and models still count. */
-async function loadModel(spec: ModelSpec, probsKind: Flags['probsKind']): Promise<{ entry: ModelEntry; info: ModelReport['inputs'] }> {
+async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{ entry: ModelEntry; info: ModelReport['inputs'] }> {
   const info: ModelReport['inputs'] = {};
   const inputs: { name: string; features?: Matrix; probs?: Matrix } = { name: spec.name };
   const inputErrors: Partial<Record<ScorerInput, string>> = {};
@@ -198,27 +236,42 @@ async function loadModel(spec: ModelSpec, probsKind: Flags['probsKind']): Promis
       throw err;
     }
   };
+  let bundledProbs: { array: NdArray; where: string; key: 'probs' | 'logits' } | undefined;
   if (spec.features) {
     const ref = spec.features;
     const where = describeRef(ref);
     sources.features = where;
     info.features = { path: where };
     const err = await attempt(async () => {
-      const a = await loadArray(ref);
+      const bundle = await bundleFor(ref, ctx.bundles);
+      let a: NdArray;
+      if (bundle) {
+        if (!bundle.features) {
+          throw new InputError(`expected a 'features' key (or name one with PATH#key); found keys: ${bundle.keys.join(', ')}`, where);
+        }
+        a = bundle.features;
+        if (bundle.labels && ctx.labels && !sameLabels(bundle.labels, ctx.labels.array)) {
+          throw new InputError(`the labels in this .npz differ from the labels of this run (${ctx.labels.where})`, where);
+        }
+        if (bundle.probs && bundle.probsKey) bundledProbs = { array: bundle.probs, where: `${ref.path}#${bundle.probsKey}`, key: bundle.probsKey };
+      } else {
+        a = await loadArray(ref, { role: 'features', ...ctx.stdin });
+      }
       info.features = { path: where, dtype: a.dtype, shape: [...a.shape] };
       inputs.features = asMatrix(a, 'features', where);
     });
     if (err) inputErrors.features = err;
   }
-  if (spec.probs) {
-    const ref = spec.probs;
-    const where = describeRef(ref);
+  if (spec.probs || bundledProbs) {
+    const where = spec.probs ? describeRef(spec.probs) : bundledProbs!.where;
     sources.probs = where;
     info.probs = { path: where };
     const err = await attempt(async () => {
-      const a = await loadArray(ref);
+      const a = spec.probs ? await loadArray(spec.probs, { role: 'probs', ...ctx.stdin }) : bundledProbs!.array;
       const m = asMatrix(a, 'source-head outputs', where);
-      const { probs, kind } = toProbabilities(m, probsKind, where);
+      // An npz key named `logits` says what it holds, unless the user overrides it.
+      const option = !spec.probs && ctx.probsKind === 'auto' && bundledProbs!.key === 'logits' ? 'logits' : ctx.probsKind;
+      const { probs, kind } = toProbabilities(m, option, where);
       info.probs = { path: where, dtype: a.dtype, shape: [...a.shape], kind };
       inputs.probs = probs;
     });
@@ -294,6 +347,9 @@ function buildProgram(io: CliIO): Command {
     .addOption(new Option('--progress <mode>', 'progress on stderr').choices(['auto', 'plain', 'none']).default('auto'))
     .option('--expect-top <name>', 'CI gate: exit 4 unless NAME ranks first')
     .option('--min-margin <x>', 'CI gate: exit 4 unless the best model leads by at least X on the ordering key')
+    .option('--disco-groups <G>', `DISCO: number of spectral groups (default ${DISCO_DEFAULTS.groups})`)
+    .option('--disco-components <k>', `DISCO: PCA components before grouping (default ${DISCO_DEFAULTS.components})`)
+    .addOption(new Option('--disco-rescale <mode>', 'DISCO: rescale features to unit mean variance first').choices(['none', 'unit-variance']))
     .option('--debug', 'print stack traces of internal errors')
     .version(toolVersion(), '-V, --version')
     .helpOption('-h, --help', 'show this help')
@@ -361,17 +417,32 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   if (p.models.length === 0) {
     throw new UsageError('no models given: name feature files (PATH or NAME=PATH), a directory, or --manifest FILE (see rank-models --help)');
   }
-  if (!p.labels) throw new UsageError('no labels given: use --labels PATH, or a manifest with a labels entry');
-
+  const ctx: LoadContext = { probsKind: flags.probsKind, stdin: io.stdin ? { stdin: io.stdin } : {}, bundles: new Map() };
+  let labelArray: LoadedArray | undefined;
+  let labelsWhere = '';
+  if (p.labels) {
+    labelsWhere = describeRef(p.labels);
+    labelArray = await loadArray(p.labels, { role: 'labels', ...ctx.stdin });
+  } else {
+    // Complete-model .npz files carry their labels: the first one found serves the run.
+    for (const spec of p.models) {
+      const bundle = await bundleFor(spec.features, ctx.bundles).catch(() => null);
+      if (bundle?.labels) {
+        labelArray = bundle.labels;
+        labelsWhere = `${spec.features!.path}#labels`;
+        break;
+      }
+    }
+    if (!labelArray) throw new UsageError('no labels given: use --labels PATH, a manifest with a labels entry, or .npz models with a labels key');
+  }
+  ctx.labels = { array: labelArray, where: labelsWhere };
   const taskOption = flags.task !== 'auto' ? flags.task : (p.task ?? 'auto');
-  const labelsWhere = describeRef(p.labels);
-  const labelArray = await loadArray(p.labels);
   const targets: Targets = makeTargets(labelArray, taskOption, labelsWhere);
   const runWarnings = checkTargets(targets, labelsWhere);
   runWarnings.forEach((w) => warn(`${labelsWhere}: ${w}`));
 
   const loaded = [];
-  for (const spec of p.models) loaded.push(await loadModel(spec, flags.probsKind));
+  for (const spec of p.models) loaded.push(await loadModel(spec, ctx));
   const available = loaded.map((l) => new Set((['features', 'probs'] as const).filter((k) => l.entry.inputs[k] !== undefined || l.entry.inputErrors?.[k] !== undefined)));
   const ids: ScorerId[] = flags.scorer ? (flags.scorer as ScorerId[]) : (p.scorers ?? defaultScorers(targets.type, available));
   if (ids.length === 0) {
@@ -380,11 +451,18 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   if (flags.sortBy && !ids.includes(flags.sortBy as ScorerId)) {
     throw new UsageError(`--sort-by ${flags.sortBy}: that scorer is not selected (selected: ${ids.join(', ')})`);
   }
+  const params: ScorerParams = {
+    disco: {
+      groups: flags.discoGroups ?? DISCO_DEFAULTS.groups,
+      components: flags.discoComponents ?? DISCO_DEFAULTS.components,
+      rescale: flags.discoRescale ?? DISCO_DEFAULTS.rescale,
+    },
+  };
   const infos = new Map(loaded.map((l) => [l.entry.name, l.info]));
   const out = rank(
     loaded.map((l) => l.entry),
     targets,
-    { scorers: ids, sortBy: flags.sortBy as ScorerId | undefined, onEvent: makeProgress(flags.progress, flags.quiet, io.stderr) },
+    { scorers: ids, sortBy: flags.sortBy as ScorerId | undefined, params, onEvent: makeProgress(flags.progress, flags.quiet, io.stderr) },
   );
 
   const report = buildReport(out, {
@@ -397,6 +475,7 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
     labelsSource: labelsWhere,
     scorerIds: ids,
     inputs: infos,
+    params,
     warnings: runWarnings,
   });
 

@@ -37,6 +37,9 @@ export const flagsSchema = z.object({
   expectTop: z.string().min(1).optional(),
   minMargin: z.coerce.number().nonnegative().optional(),
   debug: z.boolean().default(false),
+  discoGroups: z.coerce.number().int('expected a whole number').positive().optional(),
+  discoComponents: z.coerce.number().int('expected a whole number').positive().optional(),
+  discoRescale: z.enum(['none', 'unit-variance']).optional(),
 });
 
 export type Flags = z.infer<typeof flagsSchema>;

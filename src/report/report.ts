@@ -75,6 +75,7 @@ export interface ReportContext {
   labelsSource: string;
   scorerIds: readonly ScorerId[];
   inputs: Map<string, ModelReport['inputs']>;
+  params: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   warnings: string[];
 }
 
@@ -121,7 +122,7 @@ export function buildReport(out: RankOutput, ctx: ReportContext): Report {
       id,
       title: scorers[id].title,
       higher_is_better: scorers[id].higherIsBetter,
-      params: {},
+      params: { ...(ctx.params[id] ?? {}) },
     })),
     models,
     ranking: out.ranking,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, runCli } from '../helpers/cli.js';
@@ -21,7 +22,7 @@ describe('several scorers in one run', () => {
     const r = await runCli([MANIFEST]);
     expect(r.code).toBe(0);
     const header = r.stdout.split('\n')[0];
-    expect(header).toMatch(/LogME.*LEEP.*NCE.*mean rank.*status/);
+    expect(header).toMatch(/LogME.*LEEP.*NCE.*DISCO.*mean rank.*status/);
     expect(r.stdout).toMatch(/efficientnet_b0 .*n\/a\[1\].*n\/a\[2\]/);
     expect(r.stdout).toContain('[1] efficientnet_b0 · leep: no source-head probabilities given for this model');
     expect(r.stderr).toBe('');
@@ -31,7 +32,7 @@ describe('several scorers in one run', () => {
     const r = await runCli([MANIFEST, '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.scorers.map((s: { id: string }) => s.id)).toEqual(['logme', 'leep', 'nce']);
+    expect(j.scorers.map((s: { id: string }) => s.id)).toEqual(['logme', 'leep', 'nce', 'disco']);
     expect(j.ranking.method).toBe('mean-rank');
     const models = j.models as JsonModel[];
     const eff = models.find((m) => m.name === 'efficientnet_b0')!;
@@ -39,8 +40,8 @@ describe('several scorers in one run', () => {
     expect(eff.scores.leep).toEqual({ value: null, status: 'n/a', message: 'no source-head probabilities given for this model' });
     const vit = models.find((m) => m.name === 'vit_b16')!;
     expect(vit.inputs.probs!.kind).toBe('logits');
-    const ranks = ['logme', 'leep', 'nce'].map((id) => vit.scores[id].rank!);
-    expect(vit.aggregate).toBeCloseTo(ranks.reduce((a, b) => a + b) / 3, 12);
+    const ranks = ['logme', 'leep', 'nce', 'disco'].map((id) => vit.scores[id].rank!);
+    expect(vit.aggregate).toBeCloseTo(ranks.reduce((a, b) => a + b) / 4, 12);
     // Mean ranks are non-decreasing down the order.
     const agg = j.ranking.order.map((n: string) => models.find((m) => m.name === n)!.aggregate);
     for (let i = 1; i < agg.length; i++) expect(agg[i]).toBeGreaterThanOrEqual(agg[i - 1]);
@@ -118,5 +119,52 @@ describe('rank-models scorers', () => {
     const leep = list.find((s: { id: string }) => s.id === 'leep');
     expect(leep).toMatchObject({ id: 'leep', title: 'LEEP', inputs: ['probs'], tasks: ['classification'], higher_is_better: true });
     expect(leep.citation).toMatch(/ICML 2020/);
+  });
+});
+
+describe('DISCO from the command line', () => {
+  const expected = JSON.parse(readFileSync(path.join(DEMO, 'expected.json'), 'utf8'));
+
+  it('scores the demo like the numpy reference, with per-group detail and its parameters in the JSON', async () => {
+    const r = await runCli([MANIFEST, '-s', 'disco', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.scorers[0]).toMatchObject({ id: 'disco', params: { groups: 8, components: 128, rescale: 'none' } });
+    for (const m of j.models) {
+      const ref = expected.models[m.name].disco;
+      expectClose(m.scores.disco.value, ref.score, 1e-6, 1e-9, m.name);
+      const d = m.scores.disco.details;
+      expect(d.ratio).toHaveLength(8);
+      expect(d.ncc).toHaveLength(8);
+      d.ratio.forEach((v: number, g: number) => expectClose(v, ref.ratio[g], 1e-6, 1e-9));
+      d.ncc.forEach((v: number, g: number) => expectClose(v, ref.ncc[g], 1e-6, 1e-9));
+      expect(d.singular_values).toHaveLength(ref.singular_values.length);
+    }
+  });
+
+  it('--disco-groups and --disco-components reach the scorer', async () => {
+    const j = JSON.parse((await runCli([MANIFEST, '-s', 'disco', '--json', '--disco-groups', '4', '--disco-components', '16'])).stdout);
+    expect(j.scorers[0].params).toEqual({ groups: 4, components: 16, rescale: 'none' });
+    const d = j.models[0].scores.disco.details;
+    expect(d).toMatchObject({ groups: 4, group_size: 4, n_components: 16 });
+    expect(d.ratio).toHaveLength(4);
+  });
+
+  it('bad DISCO options are usage errors', async () => {
+    const r = await runCli([MANIFEST, '-s', 'disco', '--disco-groups', '2.5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--disco-groups: expected a whole number/);
+    expect((await runCli([MANIFEST, '--disco-rescale', 'zscore'])).code).toBe(2);
+  });
+
+  it('is n/a for multi-label targets and runs on regression targets', async () => {
+    const ml = scorerCases().multilabel_5;
+    const a = JSON.parse((await runCli([`m=${path.join(SC, ml.files.features!)}`, '--labels', path.join(SC, ml.files.labels), '-s', 'logme,disco', '--json'])).stdout);
+    expect(a.task.type).toBe('multilabel');
+    expect(a.models[0].scores.disco).toMatchObject({ value: null, status: 'n/a' });
+    const rg = scorerCases().regression_3_targets;
+    const b = JSON.parse((await runCli([`m=${path.join(SC, rg.files.features!)}`, '--labels', path.join(SC, rg.files.labels), '-s', 'disco', '--json'])).stdout);
+    expectClose(b.models[0].scores.disco.value, rg.disco!.score, 1e-6, 1e-9);
+    expect(b.models[0].scores.disco.details.lr).toHaveLength(8);
   });
 });

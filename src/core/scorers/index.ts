@@ -3,6 +3,7 @@
  * value, JSON key). Adding a scorer means one file, one line here.
  */
 import type { TaskType } from '../types.js';
+import { disco } from './disco.js';
 import { leep } from './leep.js';
 import { logme } from './logme.js';
 import { nce } from './nce.js';
@@ -12,6 +13,7 @@ export const scorers = {
   logme,
   leep,
   nce,
+  disco,
 } as const satisfies Record<string, Scorer>;
 
 export type ScorerId = keyof typeof scorers;
@@ -19,7 +21,7 @@ export type ScorerId = keyof typeof scorers;
 export const scorerIds = Object.keys(scorers) as ScorerId[];
 
 /** The core scorers run when the user names none (specs/cli.md §4). */
-export const coreScorerIds: readonly ScorerId[] = ['logme', 'leep', 'nce'];
+export const coreScorerIds: readonly ScorerId[] = ['logme', 'leep', 'nce', 'disco'];
 
 export function isScorerId(id: string): id is ScorerId {
   return Object.prototype.hasOwnProperty.call(scorers, id);
