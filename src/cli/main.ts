@@ -4,7 +4,7 @@
  * and the environment; it never calls process.exit() — it returns the exit
  * code so that piped output is flushed.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -15,6 +15,9 @@ import { coreScorerIds, defaultScorers, scorers, scorerIds, type ScorerId, type 
 import { toProbabilities } from '../core/probs.js';
 import { DISCO_DEFAULTS } from '../core/scorers/disco.js';
 import type { ScorerParams } from '../core/context.js';
+import { setLinalgBackend, setLinalgThreads } from '../core/linalg/index.js';
+import type { RowSource } from '../core/source.js';
+import { openNpyRows } from '../io/npy-stream.js';
 import type { Matrix } from '../core/types.js';
 import type { LoadedArray, NdArray, Targets } from '../core/types.js';
 import { checkTargets, makeTargets } from '../core/validate.js';
@@ -50,10 +53,13 @@ const FLAG_NAMES: Record<string, string> = {
   format: '--format',
   task: '--task',
   progress: '--progress',
+  threads: '--threads',
   discoGroups: '--disco-groups',
   discoComponents: '--disco-components',
   discoRescale: '--disco-rescale',
 };
+
+const DEFAULT_STREAM_BYTES = 512 * 1024 * 1024;
 
 function toolVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -193,8 +199,28 @@ interface LoadContext {
   stdin: { stdin?: NodeJS.ReadableStream };
   /** Complete-model `.npz` files, read once each (null: not an npz). */
   bundles: Map<string, NpzBundle | RankModelsError | null>;
+  /** Feature files at least this large are streamed (RANK_MODELS_STREAM_BYTES; default 512 MiB). */
+  streamBytes: number;
   /** The run's labels, for checking labels carried by a model's own `.npz`. */
   labels?: { array: LoadedArray; where: string };
+}
+
+/**
+ * A `.npy` feature file of at least `threshold` bytes is read in row chunks
+ * while it is scored instead of loaded whole (C-order 2-D files only), so
+ * files larger than memory or than one Node buffer can be scored.
+ */
+function streamFeatures(ref: InputRef, threshold: number): { rows: RowSource; dtype: string } | null {
+  if (ref.selector || ref.path === '-' || !/\.npy$/i.test(ref.path)) return null;
+  let size: number;
+  try {
+    size = statSync(ref.path).size;
+  } catch {
+    return null; // the regular loader reports the problem
+  }
+  if (size < threshold) return null;
+  const rows = openNpyRows(ref.path);
+  return rows ? { rows, dtype: rows.dtype } : null;
 }
 
 /** The complete-model bundle behind a bare `.npz` path (no `#key`), or null. */
@@ -224,7 +250,7 @@ function sameLabels(a: LoadedArray, b: LoadedArray): boolean {
 /** Loads one model's inputs; a failing input is recorded, never thrown, so the other inputs and models still count. */
 async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{ entry: ModelEntry; info: ModelReport['inputs'] }> {
   const info: ModelReport['inputs'] = {};
-  const inputs: { name: string; features?: Matrix; probs?: Matrix } = { name: spec.name };
+  const inputs: { name: string; features?: Matrix; featureRows?: RowSource; probs?: Matrix } = { name: spec.name };
   const inputErrors: Partial<Record<ScorerInput, string>> = {};
   const sources: Partial<Record<ScorerInput, string>> = {};
   const attempt = async (fn: () => Promise<void>): Promise<string | undefined> => {
@@ -255,6 +281,12 @@ async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{ entry: Mo
         }
         if (bundle.probs && bundle.probsKey) bundledProbs = { array: bundle.probs, where: `${ref.path}#${bundle.probsKey}`, key: bundle.probsKey };
       } else {
+        const streamed = streamFeatures(ref, ctx.streamBytes);
+        if (streamed) {
+          info.features = { path: where, dtype: streamed.dtype, shape: [streamed.rows.rows, streamed.rows.cols] };
+          inputs.featureRows = streamed.rows;
+          return;
+        }
         a = await loadArray(ref, { role: 'features', ...ctx.stdin });
       }
       info.features = { path: where, dtype: a.dtype, shape: [...a.shape] };
@@ -350,6 +382,7 @@ function buildProgram(io: CliIO): Command {
     .option('--disco-groups <G>', `DISCO: number of spectral groups (default ${DISCO_DEFAULTS.groups})`)
     .option('--disco-components <k>', `DISCO: PCA components before grouping (default ${DISCO_DEFAULTS.components})`)
     .addOption(new Option('--disco-rescale <mode>', 'DISCO: rescale features to unit mean variance first').choices(['none', 'unit-variance']))
+    .option('--threads <n>', 'worker threads for the large linear-algebra kernels (default: all cores)')
     .option('--debug', 'print stack traces of internal errors')
     .version(toolVersion(), '-V, --version')
     .helpOption('-h, --help', 'show this help')
@@ -417,7 +450,16 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   if (p.models.length === 0) {
     throw new UsageError('no models given: name feature files (PATH or NAME=PATH), a directory, or --manifest FILE (see rank-models --help)');
   }
-  const ctx: LoadContext = { probsKind: flags.probsKind, stdin: io.stdin ? { stdin: io.stdin } : {}, bundles: new Map() };
+  if (flags.threads !== undefined) setLinalgThreads(flags.threads);
+  const backend = io.env.RANK_MODELS_BACKEND;
+  if (backend === 'js' || backend === 'wasm' || backend === 'auto') setLinalgBackend(backend);
+  const streamEnv = Number(io.env.RANK_MODELS_STREAM_BYTES);
+  const ctx: LoadContext = {
+    probsKind: flags.probsKind,
+    stdin: io.stdin ? { stdin: io.stdin } : {},
+    bundles: new Map(),
+    streamBytes: Number.isFinite(streamEnv) && streamEnv > 0 ? streamEnv : DEFAULT_STREAM_BYTES,
+  };
   let labelArray: LoadedArray | undefined;
   let labelsWhere = '';
   if (p.labels) {
@@ -443,7 +485,12 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
 
   const loaded = [];
   for (const spec of p.models) loaded.push(await loadModel(spec, ctx));
-  const available = loaded.map((l) => new Set((['features', 'probs'] as const).filter((k) => l.entry.inputs[k] !== undefined || l.entry.inputErrors?.[k] !== undefined)));
+  const available = loaded.map(({ entry: { inputs, inputErrors } }) => {
+    const have = new Set<ScorerInput>();
+    if (inputs.features || inputs.featureRows || inputErrors?.features) have.add('features');
+    if (inputs.probs || inputErrors?.probs) have.add('probs');
+    return have;
+  });
   const ids: ScorerId[] = flags.scorer ? (flags.scorer as ScorerId[]) : (p.scorers ?? defaultScorers(targets.type, available));
   if (ids.length === 0) {
     throw new UsageError(`no scorer applies: the models provide ${[...new Set(available.flatMap((a) => [...a]))].join(' and ') || 'no inputs'} for a ${targets.type} task (see rank-models scorers)`);

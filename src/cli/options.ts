@@ -37,6 +37,7 @@ export const flagsSchema = z.object({
   expectTop: z.string().min(1).optional(),
   minMargin: z.coerce.number().nonnegative().optional(),
   debug: z.boolean().default(false),
+  threads: z.coerce.number().int('expected a whole number').min(1).optional(),
   discoGroups: z.coerce.number().int('expected a whole number').positive().optional(),
   discoComponents: z.coerce.number().int('expected a whole number').positive().optional(),
   discoRescale: z.enum(['none', 'unit-variance']).optional(),

@@ -7,7 +7,7 @@ import { ModelContext, type ModelInputs, type ScorerParams } from './context.js'
 import { RankModelsError } from './errors.js';
 import { scorers, type ScorerId, type ScorerInput } from './scorers/index.js';
 import type { Targets } from './types.js';
-import { checkFeatures, checkProbs, targetCount } from './validate.js';
+import { checkFeatures, checkProbs, checkRowCount, targetCount } from './validate.js';
 
 export type Cell =
   | {
@@ -87,10 +87,14 @@ function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[
   const warnings: string[] = [];
   const n = targetCount(targets);
   const inputErrors: Partial<Record<ScorerInput, string>> = { ...entry.inputErrors };
-  const { features, probs } = entry.inputs;
-  if (features && !inputErrors.features) {
+  const { features, featureRows, probs } = entry.inputs;
+  const ctx = new ModelContext(entry.inputs, targets, params);
+  const needsFeatures = ids.some((id) => (scorers[id].inputs as readonly ScorerInput[]).includes('features') && scorers[id].tasks.includes(targets.type));
+  if ((features || featureRows) && !inputErrors.features && needsFeatures) {
+    const source = entry.sources.features ?? entry.name;
     try {
-      warnings.push(...checkFeatures(features, n, entry.sources.features ?? entry.name));
+      checkRowCount((features ?? featureRows)!.rows, n, 'features', source);
+      warnings.push(...checkFeatures(ctx.featureSummary(), source));
     } catch (err) {
       inputErrors.features = message(err);
     }
@@ -102,7 +106,6 @@ function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[
       inputErrors.probs = message(err);
     }
   }
-  const ctx = new ModelContext(entry.inputs, targets, params);
   for (const id of ids) {
     const scorer = scorers[id];
     if (!scorer.tasks.includes(targets.type)) {
@@ -114,7 +117,8 @@ function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[
       scores[id] = { status: 'error', value: null, message: inputErrors[failed]! };
       continue;
     }
-    const missing = scorer.inputs.find((input) => !entry.inputs[input]);
+    const present = { features: features ?? featureRows, probs };
+    const missing = scorer.inputs.find((input) => !present[input]);
     if (missing) {
       scores[id] = { status: 'n/a', value: null, message: `no ${missing === 'probs' ? 'source-head probabilities' : missing} given for this model` };
       continue;

@@ -8,7 +8,8 @@
  * the Householder reflections and QL rotations instead (symEigProject), which
  * is O(n²·K) rather than the O(n³) of accumulating V.
  */
-import { classSums, gramCols, gramRows, matTMul, symEigProject } from './linalg/index.js';
+import { gramCols, gramRows, symEigProject } from './linalg/index.js';
+import type { FeatureSummary } from './summary.js';
 import type { Matrix, Targets } from './types.js';
 
 export interface SpectralProjection {
@@ -52,14 +53,18 @@ function targetMatrix(t: Targets): Float64Array {
   return y;
 }
 
-export function spectralProjection(f: Matrix, t: Targets): SpectralProjection {
-  const { rows: n, cols: d } = f;
+/**
+ * `summary` supplies FᵀT (and FᵀF when it was accumulated while streaming);
+ * `f` is the matrix in memory, needed for F Fᵀ when N ≤ D and for FᵀF when the
+ * summary has none.
+ */
+export function spectralProjection(f: Matrix | null, summary: FeatureSummary, t: Targets): SpectralProjection {
+  const { rows: n, cols: d } = summary;
   const { numTargets, tNorm2 } = targetColumns(t);
 
   if (n > d) {
-    const g = gramCols(f);
-    const b = t.type === 'classification' ? classSums(f, t.labels, t.numClasses) : matTMul(f, t.values, t.k);
-    const { values, projected } = symEigProject(g, d, b, numTargets);
+    const g = summary.gram ?? gramCols(f!);
+    const { values, projected } = symEigProject(g, d, summary.targetProducts, numTargets);
     const p = projected!;
     const cut = Math.max(values[0], 0) * Math.max(n, d) * ROBUST_CUT;
     let k = 0;
@@ -76,7 +81,7 @@ export function spectralProjection(f: Matrix, t: Targets): SpectralProjection {
 
   // N ≤ D: eigenvectors of F Fᵀ are U directly; keep all N directions (k = N),
   // clipping rounding-level negative eigenvalues to 0 (specs/scorers.md §0, §1.4).
-  const kk = gramRows(f);
+  const kk = gramRows(f!);
   const { values, projected } = symEigProject(kk, n, targetMatrix(t), numTargets);
   const sigma = values.map((v) => (v > 0 ? v : 0));
   return { n, d, sigma, numTargets, x: projected!, tNorm2 };

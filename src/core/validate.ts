@@ -4,6 +4,7 @@
  * run on every value of every feature matrix, so no per-element allocation.
  */
 import { InputError } from './errors.js';
+import type { FeatureSummary } from './summary.js';
 import type { ClassTargets, FloatArray, LoadedArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './types.js';
 
 export type TaskOption = TaskType | 'auto';
@@ -164,41 +165,29 @@ export function checkTargets(t: Targets, source: string): string[] {
   return warnings;
 }
 
-/** Model-level checks: N agreement, finiteness, N < D and constant columns. */
-export function checkFeatures(f: Matrix, n: number, source: string): string[] {
-  if (f.rows !== n) {
-    throw new InputError(`features: expected ${n} rows (one per label), found ${f.rows}`, source);
-  }
-  assertFinite(f, 'features', source);
-  const warnings: string[] = [];
-  if (f.rows < f.cols) {
-    warnings.push(`N < D (${f.rows} samples, ${f.cols} dimensions): scores rest on few samples per dimension`);
-  }
-  const constant = countConstantColumns(f);
-  if (constant === f.cols) {
-    throw new InputError(`features: every column is constant; the features carry no information`, source);
-  }
-  if (constant > 0) warnings.push(`${constant} of ${f.cols} feature columns are constant`);
-  return warnings;
+/** Row-count agreement, checked before any pass over the features. */
+export function checkRowCount(rows: number, n: number, what: string, source: string): void {
+  if (rows !== n) throw new InputError(`${what}: expected ${n} rows (one per label), found ${rows}`, source);
 }
 
-function countConstantColumns(f: Matrix): number {
-  const { data, rows, cols } = f;
-  if (rows === 0) return cols;
-  const differs = new Uint8Array(cols);
-  // Row-wise sweep keeps memory access sequential on row-major data.
-  for (let i = 1; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) if (data[o + j] !== data[j]) differs[j] = 1;
+/** Model-level checks from the one pass over the features: finiteness, N < D, constant columns. */
+export function checkFeatures(s: FeatureSummary, source: string): string[] {
+  if (s.nonFinite) {
+    const { row, col, value } = s.nonFinite;
+    throw new InputError(`features must be finite; found ${describe(value)} at row ${row}, column ${col}`, source);
   }
-  let constant = 0;
-  for (let j = 0; j < cols; j++) if (differs[j] === 0) constant++;
-  return constant;
+  const warnings: string[] = [];
+  if (s.rows < s.cols) {
+    warnings.push(`N < D (${s.rows} samples, ${s.cols} dimensions): scores rest on few samples per dimension`);
+  }
+  if (s.constantColumns === s.cols) {
+    throw new InputError(`features: every column is constant; the features carry no information`, source);
+  }
+  if (s.constantColumns > 0) warnings.push(`${s.constantColumns} of ${s.cols} feature columns are constant`);
+  return warnings;
 }
 
 /** Source-head outputs: one row per label (finiteness and the probability check happen at conversion). */
 export function checkProbs(p: Matrix, n: number, source: string): void {
-  if (p.rows !== n) {
-    throw new InputError(`source-head outputs: expected ${n} rows (one per label), found ${p.rows}`, source);
-  }
+  checkRowCount(p.rows, n, 'source-head outputs', source);
 }

@@ -68,7 +68,7 @@ export function readNpyHeaderFromFile(file: string): { header: NpyHeader; size: 
  * A RowSource over a 2-D C-order `.npy` file, or null when the file cannot be
  * streamed by rows (1-D, Fortran order): the caller then loads it whole.
  */
-export function openNpyRows(file: string, chunkBytes = CHUNK_BYTES): RowSource | null {
+export function openNpyRows(file: string, chunkBytes = CHUNK_BYTES): (RowSource & { readonly dtype: string }) | null {
   const { header: h, size } = readNpyHeaderFromFile(file);
   if (h.shape.length !== 2 || h.fortranOrder) return null;
   const [rows, cols] = h.shape;
@@ -84,6 +84,7 @@ export function openNpyRows(file: string, chunkBytes = CHUNK_BYTES): RowSource |
   return {
     rows,
     cols,
+    dtype: h.dtype,
     forEachChunk(fn: (chunk: Matrix, start: number) => void) {
       withFile(file, (fd) => {
         const buf = new Uint8Array(Math.min(rows, rowsPerChunk) * rowBytes);

@@ -106,3 +106,38 @@ describe('stdin', () => {
     expectClose(j.models[0].scores.logme.value, expected.logme, 1e-6, 1e-9);
   });
 });
+
+describe('streaming large .npy feature files', () => {
+  const demo = path.join(FIXTURES, 'demo');
+  it('a file above RANK_MODELS_STREAM_BYTES is read in chunks and scores exactly as when loaded whole', async () => {
+    const args = [path.join(demo, 'models.yaml'), '-s', 'logme', '--json'];
+    const whole = JSON.parse((await runCli(args)).stdout);
+    const streamed = await runCli(args, { env: { RANK_MODELS_STREAM_BYTES: '1000' } });
+    expect(streamed.code).toBe(0);
+    const j = JSON.parse(streamed.stdout);
+    for (const m of j.models) {
+      const w = whole.models.find((x: { name: string }) => x.name === m.name);
+      expectClose(m.scores.logme.value, w.scores.logme.value, 1e-12, 1e-14, m.name);
+      expect(m.inputs.features.shape).toEqual(w.inputs.features.shape);
+    }
+  });
+  it('a scorer that needs the features in memory reports it; the others still rank (exit 1)', async () => {
+    const r = await runCli([path.join(demo, 'models.yaml'), '-s', 'logme,disco', '--json'], { env: { RANK_MODELS_STREAM_BYTES: '1000' } });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.models[0].scores.logme.value).toEqual(expect.any(Number));
+    expect(j.models[0].scores.disco.message).toMatch(/streamed from disk/);
+  });
+  it('NaN in a streamed file is found with its row and column', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { npyBytes } = await import('../helpers/cli.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'rank-models-'));
+    const values = Array.from({ length: 120 * 4 }, (_, i) => Math.sin(i));
+    values[77 * 4 + 2] = NaN;
+    writeFileSync(path.join(dir, 'f.npy'), npyBytes(values, [120, 4]));
+    const r = await runCli([`m=${path.join(dir, 'f.npy')}`, '--labels', f('labels.npy')], { env: { RANK_MODELS_STREAM_BYTES: '100' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/found NaN at row 77, column 2/);
+  });
+});

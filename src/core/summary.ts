@@ -1,0 +1,67 @@
+/**
+ * One pass over a model's feature rows computes everything the checks and the
+ * Gram-based scorers need: finiteness (first bad value), constant columns,
+ * column sums, FᵀF (when N > D) and FᵀT for the target columns T (class sums
+ * for classification). Chunk by chunk, so a streamed file is read once for
+ * all of it, in O(D² + D·K + chunk) memory.
+ */
+import { classSums, createGramAccumulator, matTMul } from './linalg/index.js';
+import type { RowSource } from './source.js';
+import type { Targets } from './types.js';
+
+export interface FeatureSummary {
+  readonly rows: number;
+  readonly cols: number;
+  /** First NaN/±Inf in row-major order, or null. */
+  readonly nonFinite: { readonly row: number; readonly col: number; readonly value: number } | null;
+  readonly constantColumns: number;
+  readonly colSums: Float64Array;
+  /** FᵀF (D × D), when asked for (N > D and the rows are streamed, so this pass is the only one). */
+  readonly gram: Float64Array | null;
+  /** FᵀT (D × K, row-major) for the K target columns. */
+  readonly targetProducts: Float64Array;
+  readonly numTargets: number;
+}
+
+function addInto(acc: Float64Array, part: Float64Array): void {
+  for (let i = 0; i < acc.length; i++) acc[i] += part[i];
+}
+
+export function summarize(src: RowSource, t: Targets, opts: { gram: boolean }): FeatureSummary {
+  const { rows: n, cols: d } = src;
+  const k = t.type === 'classification' ? t.numClasses : t.k;
+  const wantGram = opts.gram;
+  const acc = wantGram ? createGramAccumulator(d) : null;
+  const colSums = new Float64Array(d);
+  const targetProducts = new Float64Array(d * k);
+  const firstRow = new Float64Array(d);
+  const differs = new Uint8Array(d);
+  let nonFinite: FeatureSummary['nonFinite'] = null;
+
+  src.forEachChunk((chunk, start) => {
+    const { data, rows } = chunk;
+    if (start === 0 && rows > 0) for (let j = 0; j < d; j++) firstRow[j] = data[j];
+    for (let i = 0; i < rows; i++) {
+      const o = i * d;
+      for (let j = 0; j < d; j++) {
+        const v = data[o + j];
+        // v - v is NaN exactly for NaN and ±Inf.
+        if (v - v !== 0 && nonFinite === null) nonFinite = { row: start + i, col: j, value: v };
+        if (v !== firstRow[j]) differs[j] = 1;
+      }
+    }
+    if (nonFinite !== null) return;
+    if (acc) acc.add(chunk);
+    else for (let i = 0; i < rows; i++) for (let j = 0; j < d; j++) colSums[j] += data[i * d + j];
+    const part =
+      t.type === 'classification'
+        ? classSums(chunk, t.labels.subarray(start, start + rows), k)
+        : matTMul(chunk, t.values.subarray(start * k, (start + rows) * k), k);
+    addInto(targetProducts, part);
+  });
+
+  const gram = acc ? acc.result(colSums) : null;
+  let constantColumns = 0;
+  for (let j = 0; j < d; j++) if (differs[j] === 0) constantColumns++;
+  return { rows: n, cols: d, nonFinite, constantColumns, colSums, gram, targetProducts, numTargets: k };
+}
