@@ -31,7 +31,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import { InputError } from '../core/errors.js';
 import type { FloatArray, LoadedArray, NdArray } from '../core/types.js';
 import { verifyArrowIpc } from './arrow-verify.js';
-import { halfToFloat } from './npy.js';
+import { getHalfTable } from './npy.js';
 
 // ---------------------------------------------------------------------------
 // Codecs
@@ -222,15 +222,6 @@ function firstNull(data: Data, length: number, offset = data.offset): number {
   return -1;
 }
 
-let halfTable: Float32Array | undefined;
-function getHalfTable(): Float32Array {
-  if (!halfTable) {
-    const t = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h);
-    halfTable = t;
-  }
-  return halfTable;
-}
 
 type Values = Float32Array | Float64Array | Uint16Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint32Array | BigInt64Array | BigUint64Array;
 

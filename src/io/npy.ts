@@ -472,7 +472,8 @@ export function halfToFloat(h: number): number {
   return sign * (0x400 + frac) * 2 ** (exp - 25);
 }
 
-function getHalfTable(): Float32Array {
+/** float16 bit pattern → float32 value, for all 65536 patterns (built once, on first use). */
+export function getHalfTable(): Float32Array {
   if (!halfTable) {
     const t = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) t[h] = halfToFloat(h);
