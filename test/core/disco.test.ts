@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ModelContext, type ScorerParams } from '../../src/core/context.js';
 import { ScorerError } from '../../src/core/errors.js';
 import { DISCO_DEFAULTS, disco, discoOptions, discoScore, type DiscoOptions, type DiscoResult } from '../../src/core/scorers/disco.js';
@@ -7,6 +7,11 @@ import { encodeClasses, makeTargets } from '../../src/core/validate.js';
 import { caseContext, scorerCases } from '../helpers/fixtures.js';
 import { randMatrix, randn } from '../helpers/random.js';
 import { expectClose } from '../helpers/tolerance.js';
+import { setLinalgBackend } from '../../src/core/linalg/index.js';
+
+/** Every fidelity case runs with the WebAssembly kernels and with the TypeScript fallback. */
+const BACKENDS = ['wasm', 'js'] as const;
+afterAll(() => setLinalgBackend('auto'));
 
 const RTOL = 1e-6;
 const ATOL = 1e-9;
@@ -37,33 +42,36 @@ describe('DISCO against the float64 numpy reference (fixtures/reference.py)', ()
     expect(cases.length).toBeGreaterThanOrEqual(18);
   });
 
-  for (const [name, c] of cases) {
-    it(`${name} (${c.task}, N=${c.n}, D=${c.d})`, () => {
-      const want = c.disco!;
-      const r = disco.score(caseContext(name, c)) as DiscoResult;
-      const got = r.details;
-      expectClose(r.value, want.score, RTOL, ATOL, `${name} score`);
-      expect(got.n_components).toBe(want.n_components);
-      expect(got.groups).toBe(want.groups);
-      expect(got.group_size).toBe(want.group_size);
-      expect(got.ratio).toHaveLength(want.ratio.length);
-      want.ratio.forEach((v, g) => expectClose(got.ratio[g], v, RTOL, ATOL, `${name} ratio[${g}]`));
-      if (c.task === 'classification') {
-        expect(got.lr).toBeUndefined();
-        want.ncc!.forEach((v, g) => expectClose(got.ncc![g], v, RTOL, ATOL, `${name} ncc[${g}]`));
-      } else {
-        expect(got.ncc).toBeUndefined();
-        want.lr!.forEach((v, g) => expectClose(got.lr![g], v, RTOL, ATOL, `${name} lr[${g}]`));
-      }
-      const sv = want.singular_values;
-      expect(got.singular_values).toHaveLength(sv.length);
-      sv.forEach((v, j) => expectClose(got.singular_values[j], v, 0, 1e-6 * sv[0], `${name} σ[${j}]`));
-      expect(got.pca).toBe('exact');
-      expect(got.covariance).toBe('identity');
-      expect(got.rescale).toBe('none');
-      if (name === 'disco_k_eff_lt_8_d5') expect(r.warnings.some((w) => /5 groups of 1 component/.test(w))).toBe(true);
-      else expect(r.warnings).toEqual([]);
-    });
+  for (const backend of BACKENDS) {
+    for (const [name, c] of cases) {
+      it(`${name} (${c.task}, N=${c.n}, D=${c.d}) — ${backend} kernels`, () => {
+        setLinalgBackend(backend);
+        const want = c.disco!;
+        const r = disco.score(caseContext(name, c)) as DiscoResult;
+        const got = r.details;
+        expectClose(r.value, want.score, RTOL, ATOL, `${name} score`);
+        expect(got.n_components).toBe(want.n_components);
+        expect(got.groups).toBe(want.groups);
+        expect(got.group_size).toBe(want.group_size);
+        expect(got.ratio).toHaveLength(want.ratio.length);
+        want.ratio.forEach((v, g) => expectClose(got.ratio[g], v, RTOL, ATOL, `${name} ratio[${g}]`));
+        if (c.task === 'classification') {
+          expect(got.lr).toBeUndefined();
+          want.ncc!.forEach((v, g) => expectClose(got.ncc![g], v, RTOL, ATOL, `${name} ncc[${g}]`));
+        } else {
+          expect(got.ncc).toBeUndefined();
+          want.lr!.forEach((v, g) => expectClose(got.lr![g], v, RTOL, ATOL, `${name} lr[${g}]`));
+        }
+        const sv = want.singular_values;
+        expect(got.singular_values).toHaveLength(sv.length);
+        sv.forEach((v, j) => expectClose(got.singular_values[j], v, 0, 1e-6 * sv[0], `${name} σ[${j}]`));
+        expect(got.pca).toBe('exact');
+        expect(got.covariance).toBe('identity');
+        expect(got.rescale).toBe('none');
+        if (name === 'disco_k_eff_lt_8_d5') expect(r.warnings.some((w) => /5 groups of 1 component/.test(w))).toBe(true);
+        else expect(r.warnings).toEqual([]);
+      });
+    }
   }
 });
 

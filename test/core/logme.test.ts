@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ModelContext } from '../../src/core/context.js';
 import { logme } from '../../src/core/scorers/logme.js';
 import type { Matrix, Targets } from '../../src/core/types.js';
@@ -6,6 +6,11 @@ import { encodeClasses, makeTargets } from '../../src/core/validate.js';
 import { caseContext, scorerCases } from '../helpers/fixtures.js';
 import { randMatrix, randn } from '../helpers/random.js';
 import { expectClose } from '../helpers/tolerance.js';
+import { setLinalgBackend } from '../../src/core/linalg/index.js';
+
+/** Every fidelity case runs with the WebAssembly kernels and with the TypeScript fallback. */
+const BACKENDS = ['wasm', 'js'] as const;
+afterAll(() => setLinalgBackend('auto'));
 
 const cases = Object.entries(scorerCases()).filter(([, c]) => c.logme !== undefined);
 
@@ -13,11 +18,14 @@ describe('LogME against the float64 numpy reference (fixtures/reference.py)', ()
   it('has the acceptance cases', () => {
     expect(cases.length).toBeGreaterThanOrEqual(14);
   });
-  for (const [name, c] of cases) {
-    it(`${name} (${c.task}, N=${c.n}, D=${c.d})`, () => {
-      const r = logme.score(caseContext(name, c));
-      expectClose(r.value, c.logme!, 1e-6, 1e-9, name);
-    });
+  for (const backend of BACKENDS) {
+    for (const [name, c] of cases) {
+      it(`${name} (${c.task}, N=${c.n}, D=${c.d}) — ${backend} kernels`, () => {
+        setLinalgBackend(backend);
+        const r = logme.score(caseContext(name, c));
+        expectClose(r.value, c.logme!, 1e-6, 1e-9, name);
+      });
+    }
   }
 });
 
