@@ -24,6 +24,12 @@
  *      reflectors (O(n²·m)). Should a vector fail its residual check, the
  *      solver falls back to the accumulated-rotation path.
  *
+ * With the WebAssembly backend (eigen-wasm.ts), step 1 is the blocked
+ * reduction (panels of reflectors, then a SIMD rank-2k update), the
+ * reflectors reach B in blocks, and the rotations are applied with SIMD to
+ * the rows of the n × k matrix Qᵀ B in batches; the 'js' backend runs the
+ * TypeScript code below. Both give the same results to rounding.
+ *
  * Eigenvalues come back sorted descending; ties keep the order in which they
  * were found (lower index of T first), so results are deterministic.
  * Eigenvalues are not clipped: a rank-deficient Gram matrix yields values of
@@ -31,6 +37,8 @@
  *
  * Only the upper triangle of A is read. Neither A nor B is modified.
  */
+
+import { eigenKernels, TRIDIAG_BLOCK, WasmTridiagonal, type EigenKernels, type Rotator } from './eigen-wasm.js';
 
 const EPS = Number.EPSILON;
 /** Below this, |e_i| counts as zero whatever the diagonal (underflow guard). */
@@ -86,8 +94,8 @@ function checkSquare(a: Float64Array, n: number, who: string): void {
   if (a.length !== n * n) throw new RangeError(`${who}: A has ${a.length} values, expected ${n} × ${n} = ${n * n}`);
 }
 
-/** Copy A scaled by a power of two (exact) so that its largest entry lies in [1, 2). */
-function scaledCopy(a: Float64Array, n: number, who: string): { work: Float64Array; scale: number } {
+/** The power of two that brings A's largest entry into [1, 2) (checks A for NaN and ±∞). */
+function scaleOf(a: Float64Array, n: number, who: string): number {
   let maxAbs = 0;
   for (let i = 0; i < a.length; i++) {
     const v = Math.abs(a[i]);
@@ -102,6 +110,12 @@ function scaledCopy(a: Float64Array, n: number, who: string): { work: Float64Arr
     scale = Math.pow(2, -exp);
     if (!Number.isFinite(scale)) scale = 1;
   }
+  return scale;
+}
+
+/** Copy A scaled by a power of two (exact) so that its largest entry lies in [1, 2). */
+function scaledCopy(a: Float64Array, n: number, who: string): { work: Float64Array; scale: number } {
+  const scale = scaleOf(a, n, who);
   const work = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) work[i] = a[i] * scale;
   return { work, scale };
@@ -120,6 +134,41 @@ function scaledCopy(a: Float64Array, n: number, who: string): { work: Float64Arr
  * traffic over the n³/6 touched entries, which this roughly halves.
  */
 function tridiagonalize(a: Float64Array, n: number, who: string): Tridiagonal {
+  const kern = wasmKernelsFor(n);
+  if (kern !== null) {
+    const scale = scaleOf(a, n, who);
+    const t = tryWasm(() => new WasmTridiagonal(kern, a, n, scale));
+    if (t !== undefined) {
+      try {
+        return { n, work: t.workToJs(), tau: t.tau, d: t.d, e: t.e, scale };
+      } finally {
+        t.release();
+      }
+    }
+  }
+  return tridiagonalizeJs(a, n, who);
+}
+
+/** Below this order the TypeScript reduction is used whatever the backend (nothing to gain). */
+const WASM_MIN_N = 3;
+
+/** The WebAssembly kernels when the backend allows them and n is worth it, else null. */
+function wasmKernelsFor(n: number): EigenKernels | null {
+  return n >= WASM_MIN_N ? eigenKernels() : null;
+}
+
+/** Runs f; a RangeError (wasm memory cannot grow) means: use the TypeScript path instead. */
+function tryWasm<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+}
+
+/** The unblocked reduction in TypeScript (the 'js' backend and the reference for the blocked one). */
+function tridiagonalizeJs(a: Float64Array, n: number, who: string): Tridiagonal {
   const { work: w, scale } = scaledCopy(a, n, who);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
@@ -509,8 +558,25 @@ export function tridiagonalEigen(
   maxSweeps: number = MAX_SWEEPS_PER_VALUE * n,
 ): void {
   if (n <= 1) return;
-  const cs = new Float64Array(n);
-  const sn = new Float64Array(n);
+  let rot: Rotator | undefined;
+  if (r !== undefined) {
+    const cs = new Float64Array(n);
+    const sn = new Float64Array(n);
+    rot = {
+      cs,
+      sn,
+      down: (lo, hi) => rotateDown(r, p, n, cs, sn, lo, hi),
+      up: (lo, hi) => rotateUp(r, p, n, cs, sn, lo, hi),
+    };
+  }
+  implicitQL(d, e, n, rot, maxSweeps);
+}
+
+/** tridiagonalEigen with the rotations handed to `rot` (none when undefined). */
+function implicitQL(d: Float64Array, e: Float64Array, n: number, rot: Rotator | undefined, maxSweeps: number = MAX_SWEEPS_PER_VALUE * n): void {
+  if (n <= 1) return;
+  const cs = rot?.cs ?? new Float64Array(n);
+  const sn = rot?.sn ?? new Float64Array(n);
   let sweeps = 0;
   const fail = (): never => {
     throw new Error(
@@ -578,7 +644,7 @@ export function tridiagonalEigen(
             cs[i] = c;
             sn[i] = s;
           }
-          if (r !== undefined) rotateDown(r, p, n, cs, sn, underflow ? i + 1 : l, m);
+          if (rot !== undefined && m > (underflow ? i + 1 : l)) rot.down(underflow ? i + 1 : l, m);
           if (underflow) continue;
           d[l] -= shift;
           e[l] = g;
@@ -626,7 +692,7 @@ export function tridiagonalEigen(
             cs[i] = c;
             sn[i] = s;
           }
-          if (r !== undefined) rotateUp(r, p, n, cs, sn, m, underflow ? i : l);
+          if (rot !== undefined && (underflow ? i : l) > m) rot.up(m, underflow ? i : l);
           if (underflow) continue;
           d[l] -= shift;
           e[l - 1] = g;
@@ -676,7 +742,12 @@ export function symEigProject(a: Float64Array, n: number, b?: Float64Array, k?: 
     if (!Number.isInteger(kk) || kk < 0) throw new RangeError(`${who}: k must be a non-negative integer, got ${kk}`);
     if (b.length !== n * kk) throw new RangeError(`${who}: B has ${b.length} values, expected ${n} × ${kk} = ${n * kk}`);
   }
-  const t = tridiagonalize(a, n, who);
+  const kern = wasmKernelsFor(n);
+  if (kern !== null) {
+    const res = tryWasm(() => projectWasm(kern, a, n, b, kk, who));
+    if (res !== undefined) return res;
+  }
+  const t = tridiagonalizeJs(a, n, who);
   let r: Float64Array | undefined;
   if (b !== undefined && kk > 0) {
     // R = Bᵀ (k × n): each target becomes one contiguous row, so reflectors
@@ -697,6 +768,23 @@ export function symEigProject(a: Float64Array, n: number, b?: Float64Array, k?: 
     }
   }
   return { values, projected };
+}
+
+/** symEigProject on the WebAssembly kernels: blocked reduction, reflectors applied to B in blocks, SIMD rotations. */
+function projectWasm(kern: EigenKernels, a: Float64Array, n: number, b: Float64Array | undefined, kk: number, who: string): EigenProjection {
+  const scale = scaleOf(a, n, who);
+  const t = new WasmTridiagonal(kern, a, n, scale);
+  try {
+    const proj = b !== undefined && kk > 0 ? t.project(b, kk) : undefined;
+    implicitQL(t.d, t.e, n, proj?.rotator);
+    proj?.rotator.finish?.();
+    const order = descendingOrder(t.d);
+    const values = sortedValues(t.d, order, scale);
+    if (b === undefined) return { values, projected: undefined };
+    return { values, projected: proj !== undefined ? proj.read(order) : new Float64Array(n * kk) };
+  } finally {
+    t.release();
+  }
 }
 
 /**
@@ -975,3 +1063,28 @@ function leadingByInverseIteration(t: Tridiagonal, m: number): EigenDecompositio
   fixSigns(vectors, n, m);
   return { values: sortedValues(lam, order, t.scale), vectors };
 }
+
+// ---------------------------------------------------------------------------
+// Test hooks (not part of the package API).
+
+export const eigenTestHooks = {
+  /**
+   * The tridiagonal form (d, e, τ, in the scaled units) by the TypeScript
+   * reduction ('js') or the blocked WebAssembly one ('wasm', panels of `nb`;
+   * undefined when WebAssembly is unavailable).
+   */
+  tridiagonal(a: Float64Array, n: number, mode: 'js' | 'wasm', nb: number = TRIDIAG_BLOCK): { d: Float64Array; e: Float64Array; tau: Float64Array; work: Float64Array } | undefined {
+    if (mode === 'js') {
+      const t = tridiagonalizeJs(a, n, 'test');
+      return { d: t.d, e: t.e, tau: t.tau, work: t.work };
+    }
+    const kern = eigenKernels();
+    if (kern === null) return undefined;
+    const t = new WasmTridiagonal(kern, a, n, scaleOf(a, n, 'test'), nb);
+    try {
+      return { d: t.d, e: t.e, tau: t.tau, work: t.workToJs() };
+    } finally {
+      t.release();
+    }
+  },
+};
