@@ -1,7 +1,7 @@
 /**
  * One pass over a model's feature rows computes everything the checks and the
  * Gram-based scorers need: finiteness (first bad value), constant columns,
- * column sums, FᵀF (when N > D) and FᵀT for the target columns T (class sums
+ * FᵀF (when N > D) and FᵀT for the target columns T (class sums
  * for classification). Chunk by chunk, so a streamed file is read once for
  * all of it, in O(D² + D·K + chunk) memory.
  */
@@ -15,7 +15,6 @@ export interface FeatureSummary {
   /** First NaN/±Inf in row-major order, or null. */
   readonly nonFinite: { readonly row: number; readonly col: number; readonly value: number } | null;
   readonly constantColumns: number;
-  readonly colSums: Float64Array;
   /** FᵀF (D × D), when asked for (N > D and the rows are streamed, so this pass is the only one). */
   readonly gram: Float64Array | null;
   /** FᵀT (D × K, row-major) for the K target columns. */
@@ -30,29 +29,43 @@ function addInto(acc: Float64Array, part: Float64Array): void {
 export function summarize(src: RowSource, t: Targets, opts: { gram: boolean }): FeatureSummary {
   const { rows: n, cols: d } = src;
   const k = t.type === 'classification' ? t.numClasses : t.k;
-  const wantGram = opts.gram;
-  const acc = wantGram ? createGramAccumulator(d) : null;
-  const colSums = new Float64Array(d);
+  const acc = opts.gram ? createGramAccumulator(d) : null;
   const targetProducts = new Float64Array(d * k);
   const firstRow = new Float64Array(d);
   const differs = new Uint8Array(d);
+  // Columns not yet seen to vary; the comparison stops once every column has varied.
+  let undecided = d;
   let nonFinite: FeatureSummary['nonFinite'] = null;
 
   src.forEachChunk((chunk, start) => {
     const { data, rows } = chunk;
     if (start === 0 && rows > 0) for (let j = 0; j < d; j++) firstRow[j] = data[j];
-    for (let i = 0; i < rows; i++) {
+    for (let i = 0; i < rows && nonFinite === null; i++) {
       const o = i * d;
-      for (let j = 0; j < d; j++) {
-        const v = data[o + j];
-        // v - v is NaN exactly for NaN and ±Inf.
-        if (v - v !== 0 && nonFinite === null) nonFinite = { row: start + i, col: j, value: v };
-        if (v !== firstRow[j]) differs[j] = 1;
+      if (undecided > 0) {
+        for (let j = 0; j < d; j++) {
+          if (differs[j] === 0 && data[o + j] !== firstRow[j]) {
+            differs[j] = 1;
+            undecided--;
+          }
+        }
+      }
+      // One sum per row: finite exactly when every value is (barring overflow,
+      // which the scan below then clears); the position is found only on failure.
+      let sum = 0;
+      for (let j = 0; j < d; j++) sum += data[o + j];
+      if (sum - sum !== 0) {
+        for (let j = 0; j < d; j++) {
+          const v = data[o + j];
+          if (v - v !== 0) {
+            nonFinite = { row: start + i, col: j, value: v };
+            break;
+          }
+        }
       }
     }
     if (nonFinite !== null) return;
-    if (acc) acc.add(chunk);
-    else for (let i = 0; i < rows; i++) for (let j = 0; j < d; j++) colSums[j] += data[i * d + j];
+    acc?.add(chunk);
     const part =
       t.type === 'classification'
         ? classSums(chunk, t.labels.subarray(start, start + rows), k)
@@ -60,8 +73,8 @@ export function summarize(src: RowSource, t: Targets, opts: { gram: boolean }): 
     addInto(targetProducts, part);
   });
 
-  const gram = acc ? acc.result(colSums) : null;
+  const gram = acc && nonFinite === null ? acc.result() : null;
   let constantColumns = 0;
   for (let j = 0; j < d; j++) if (differs[j] === 0) constantColumns++;
-  return { rows: n, cols: d, nonFinite, constantColumns, colSums, gram, targetProducts, numTargets: k };
+  return { rows: n, cols: d, nonFinite, constantColumns, gram, targetProducts, numTargets: k };
 }
