@@ -127,6 +127,30 @@ describe('ranking the demo zoo', () => {
   });
 });
 
+describe('JSON manifest', () => {
+  it('resolves paths against its own folder and accepts {path} entries', async () => {
+    const dir = tmp();
+    const rel = (f: string) => path.relative(dir, path.join(DEMO, f));
+    const manifest = {
+      version: 1,
+      task: 'classification',
+      labels: { path: rel('labels.npy') },
+      scorers: ['logme', 'nce'],
+      models: [
+        { name: 'a', features: rel('vit_b16.npy'), probs: rel('vit_b16_logits.npy') },
+        { name: 'b', features: { path: rel('random_init.npy') } },
+      ],
+    };
+    writeFileSync(path.join(dir, 'models.json'), JSON.stringify(manifest));
+    const r = await runCli(['--manifest', path.join(dir, 'models.json'), '--format', 'json'], { cwd: tmpdir() });
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.scorers.map((x: { id: string }) => x.id)).toEqual(['logme', 'nce']);
+    expect(j.ranking.best).toBe('a');
+    expect(j.models.find((m: { name: string }) => m.name === 'b').scores.nce.status).toBe('n/a');
+  });
+});
+
 describe('colour', () => {
   it('is on for a TTY, off with NO_COLOR, --no-color, or a pipe; FORCE_COLOR forces it', async () => {
     expect((await runCli([MANIFEST, '-s', 'logme'], { tty: true })).stdout).toMatch(ANSI);
