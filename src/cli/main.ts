@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -450,9 +451,17 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   if (p.models.length === 0) {
     throw new UsageError('no models given: name feature files (PATH or NAME=PATH), a directory, or --manifest FILE (see rank-models --help)');
   }
-  if (flags.threads !== undefined) setLinalgThreads(flags.threads);
-  const backend = io.env.RANK_MODELS_BACKEND;
-  if (backend === 'js' || backend === 'wasm' || backend === 'auto') setLinalgBackend(backend);
+  // Set on every run (not only when given) so that in-process runs never inherit an earlier run's settings.
+  setLinalgThreads(flags.threads ?? Math.max(1, availableParallelism()));
+  const backend = io.env.RANK_MODELS_BACKEND ?? 'auto';
+  if (backend !== 'js' && backend !== 'wasm' && backend !== 'auto') {
+    throw new UsageError(`RANK_MODELS_BACKEND: expected js, wasm or auto, found '${backend}'`);
+  }
+  try {
+    setLinalgBackend(backend);
+  } catch (err) {
+    throw new UsageError(`RANK_MODELS_BACKEND=${backend}: ${(err as Error).message}`);
+  }
   const streamEnv = Number(io.env.RANK_MODELS_STREAM_BYTES);
   const ctx: LoadContext = {
     probsKind: flags.probsKind,

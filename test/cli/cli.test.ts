@@ -151,6 +151,30 @@ describe('JSON manifest', () => {
   });
 });
 
+describe('--threads and the kernel backend', () => {
+  it('give the same scores with one thread, with the TypeScript kernels, and by default', async () => {
+    const base = JSON.parse((await runCli([MANIFEST, '--json', '-s', 'logme,disco'])).stdout);
+    const one = JSON.parse((await runCli([MANIFEST, '--json', '-s', 'logme,disco', '--threads', '1'])).stdout);
+    const js = JSON.parse((await runCli([MANIFEST, '--json', '-s', 'logme,disco'], { env: { RANK_MODELS_BACKEND: 'js' } })).stdout);
+    for (const other of [one, js]) {
+      for (const m of other.models) {
+        const b = base.models.find((x: { name: string }) => x.name === m.name);
+        for (const id of ['logme', 'disco']) expect(m.scores[id].value).toBeCloseTo(b.scores[id].value, 10);
+      }
+    }
+  });
+  it('an unknown RANK_MODELS_BACKEND is a usage error', async () => {
+    const r = await runCli([MANIFEST], { env: { RANK_MODELS_BACKEND: 'gpu' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/RANK_MODELS_BACKEND: expected js, wasm or auto, found 'gpu'/);
+  });
+  it('--threads must be a positive whole number', async () => {
+    const r = await runCli([MANIFEST, '--threads', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--threads/);
+  });
+});
+
 describe('colour', () => {
   it('is on for a TTY, off with NO_COLOR, --no-color, or a pipe; FORCE_COLOR forces it', async () => {
     expect((await runCli([MANIFEST, '-s', 'logme'], { tty: true })).stdout).toMatch(ANSI);
