@@ -12,8 +12,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { ScorerParams } from '../core/context.js';
 import { InputError, RankModelsError, UsageError } from '../core/errors.js';
-import { setLinalgBackend, setLinalgThreads } from '../core/linalg/index.js';
-import { rank, type RankEvent } from '../core/rank.js';
+import { setLinalgBackend, setLinalgThreads, type LinalgBackend } from '../core/linalg/index.js';
+import { orderModels, rank, type RankEvent, type RankOutput } from '../core/rank.js';
 import { DISCO_DEFAULTS } from '../core/scorers/disco.js';
 import { coreScorerIds, defaultScorers, scorers, scorerIds, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
 import type { LoadedArray, Targets } from '../core/types.js';
@@ -22,10 +22,11 @@ import { MODEL_EXTENSIONS, describeRef, expandDirectory, loadArray, parseRef, ty
 import { renderCsv } from '../report/csv.js';
 import { renderJson, renderNdjson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
-import { buildReport, hasFailures, type Report } from '../report/report.js';
+import { buildReport, hasFailures, type ModelReport, type Report } from '../report/report.js';
 import { renderTable } from '../report/table.js';
 import { ExitCode, getExitCode } from './exit-codes.js';
 import { bundleFor, loadModel, type LoadContext, type ModelSpec } from './load-models.js';
+import { scoreInWorkers, useModelWorkers, type ModelWorkerData } from './model-workers.js';
 import { FORMATS, TASKS, flagsSchema, manifestSchema, parseOrThrow, type Flags, type Format, type Manifest, type ManifestRef } from './options.js';
 
 export interface OutStream {
@@ -218,14 +219,16 @@ function render(report: Report, format: Format, color: boolean): string {
 function makeProgress(mode: Flags['progress'], quiet: boolean, stderr: OutStream): ((e: RankEvent) => void) | undefined {
   if (quiet || mode === 'none') return undefined;
   if (mode === 'auto' && stderr.isTTY !== true) return undefined;
+  // Models may finish out of order on worker threads: count completions.
+  let done = 0;
   if (mode === 'plain') {
     return (e) => {
-      if (e.type === 'model-done') stderr.write(`[${e.index + 1}/${e.total}] ${e.name}: ${e.status} (${(e.ms / 1000).toFixed(2)} s)\n`);
+      if (e.type === 'model-done') stderr.write(`[${++done}/${e.total}] ${e.name}: ${e.status} (${(e.ms / 1000).toFixed(2)} s)\n`);
     };
   }
   return (e) => {
-    if (e.type === 'model-start') stderr.write(`\r\x1b[2Kscoring ${e.index + 1}/${e.total}: ${e.name}…`);
-    else if (e.index + 1 === e.total) stderr.write('\r\x1b[2K');
+    if (e.type === 'model-start') stderr.write(`\r\x1b[2Kscoring ${done + 1}/${e.total}: ${e.name}…`);
+    else if (++done === e.total) stderr.write('\r\x1b[2K');
   };
 }
 
@@ -325,6 +328,7 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   }
   // Set on every run (not only when given) so that in-process runs never inherit an earlier run's settings.
   setLinalgThreads(flags.threads ?? Math.max(1, availableParallelism()));
+
   const backend = io.env.RANK_MODELS_BACKEND ?? 'auto';
   if (backend !== 'js' && backend !== 'wasm' && backend !== 'auto') {
     throw new UsageError(`RANK_MODELS_BACKEND: expected js, wasm or auto, found '${backend}'`);
@@ -364,14 +368,23 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   const runWarnings = checkTargets(targets, labelsWhere);
   runWarnings.forEach((w) => warn(`${labelsWhere}: ${w}`));
 
+  const threads = flags.threads ?? Math.max(1, availableParallelism());
+  const workersMode = io.env.RANK_MODELS_MODEL_WORKERS ?? 'auto';
+  if (workersMode !== 'auto' && workersMode !== 'always' && workersMode !== 'never') {
+    throw new UsageError(`RANK_MODELS_MODEL_WORKERS: expected auto, always or never, found '${workersMode}'`);
+  }
+  const parallel = useModelWorkers(p.models, threads, workersMode);
+  // Sequentially, models are loaded first (their inputs decide the default scorers); on workers, the specs do.
   const loaded = [];
-  for (const spec of p.models) loaded.push(await loadModel(spec, ctx));
-  const available = loaded.map(({ entry: { inputs, inputErrors } }) => {
-    const have = new Set<ScorerInput>();
-    if (inputs.features || inputs.featureRows || inputErrors?.features) have.add('features');
-    if (inputs.probs || inputErrors?.probs) have.add('probs');
-    return have;
-  });
+  if (!parallel) for (const spec of p.models) loaded.push(await loadModel(spec, ctx));
+  const available = parallel
+    ? p.models.map((spec) => new Set<ScorerInput>([...(spec.features ? ['features' as const] : []), ...(spec.probs ? ['probs' as const] : [])]))
+    : loaded.map(({ entry: { inputs, inputErrors } }) => {
+        const have = new Set<ScorerInput>();
+        if (inputs.features || inputs.featureRows || inputErrors?.features) have.add('features');
+        if (inputs.probs || inputErrors?.probs) have.add('probs');
+        return have;
+      });
   const ids: ScorerId[] = flags.scorer ? (flags.scorer as ScorerId[]) : (p.scorers ?? defaultScorers(targets.type, available));
   if (ids.length === 0) {
     throw new UsageError(`no scorer applies: the models provide ${[...new Set(available.flatMap((a) => [...a]))].join(' and ') || 'no inputs'} for a ${targets.type} task (see rank-models scorers)`);
@@ -386,12 +399,33 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
       rescale: flags.discoRescale ?? DISCO_DEFAULTS.rescale,
     },
   };
-  const infos = new Map(loaded.map((l) => [l.entry.name, l.info]));
-  const out = rank(
-    loaded.map((l) => l.entry),
-    targets,
-    { scorers: ids, sortBy: flags.sortBy as ScorerId | undefined, params, onEvent: makeProgress(flags.progress, flags.quiet, io.stderr) },
-  );
+  const sortBy = flags.sortBy as ScorerId | undefined;
+  const onEvent = makeProgress(flags.progress, flags.quiet, io.stderr);
+  let out: RankOutput;
+  let infos: Map<string, ModelReport['inputs']>;
+  if (parallel) {
+    const data: ModelWorkerData = {
+      targets,
+      ids,
+      params,
+      probsKind: ctx.probsKind,
+      streamBytes: ctx.streamBytes,
+      labels: ctx.labels,
+      backend: backend as LinalgBackend,
+    };
+    const r = await scoreInWorkers(p.models, data, threads, onEvent);
+    const ranking = orderModels(r.results, ids, sortBy);
+    const position = new Map(ranking.order.map((name, i) => [name, i]));
+    out = { models: [...r.results].sort((a, b) => position.get(a.name)! - position.get(b.name)!), ranking };
+    infos = new Map(p.models.map((spec, i) => [spec.name, r.infos[i]]));
+  } else {
+    infos = new Map(loaded.map((l) => [l.entry.name, l.info]));
+    out = rank(
+      loaded.map((l) => l.entry),
+      targets,
+      { scorers: ids, sortBy, params, onEvent },
+    );
+  }
 
   const report = buildReport(out, {
     toolVersion: toolVersion(),

@@ -82,7 +82,7 @@ function message(err: unknown): string {
   return `internal error: ${String(err)}`;
 }
 
-function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[], params: ScorerParams): ModelResult {
+export function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[], params: ScorerParams): ModelResult {
   const scores: Partial<Record<ScorerId, Cell>> = {};
   const warnings: string[] = [];
   const n = targetCount(targets);

@@ -175,6 +175,36 @@ describe('--threads and the kernel backend', () => {
   });
 });
 
+describe('models scored on worker threads (RANK_MODELS_MODEL_WORKERS)', () => {
+  it('give exactly the sequential report: values, order, inputs, warnings', async () => {
+    const seq = JSON.parse((await runCli([MANIFEST, '--json'], { env: { RANK_MODELS_MODEL_WORKERS: 'never' } })).stdout);
+    const par = await runCli([MANIFEST, '--json', '--threads', '2'], { env: { RANK_MODELS_MODEL_WORKERS: 'always' } });
+    expect(par.code).toBe(0);
+    const j = JSON.parse(par.stdout);
+    expect(j.ranking).toEqual(seq.ranking);
+    expect(j.scorers).toEqual(seq.scorers);
+    j.models.forEach((m: { name: string; scores: Record<string, { value: number | null }>; inputs: unknown; warnings: unknown }, i: number) => {
+      const s = seq.models[i];
+      expect(m.name).toBe(s.name);
+      expect(m.inputs).toEqual(s.inputs);
+      expect(m.warnings).toEqual(s.warnings);
+      for (const id of Object.keys(s.scores)) expect(m.scores[id].value).toBe(s.scores[id].value);
+    });
+  });
+  it('a bad model on a worker fails alone (exit 1)', async () => {
+    const r = await runCli([`bad=${path.join(NPY, 'truncated.npy')}`, path.join(DEMO, 'vit_b16.npy'), path.join(DEMO, 'resnet50.npy'), '--labels', LABELS, '--json', '-s', 'logme'], {
+      env: { RANK_MODELS_MODEL_WORKERS: 'always' },
+    });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.ranking.order.at(-1)).toBe('bad');
+    expect(r.stderr).toMatch(/truncated\.npy: truncated data/);
+  });
+  it('an unknown mode is a usage error', async () => {
+    expect((await runCli([MANIFEST], { env: { RANK_MODELS_MODEL_WORKERS: 'sometimes' } })).code).toBe(2);
+  });
+});
+
 describe('colour', () => {
   it('is on for a TTY, off with NO_COLOR, --no-color, or a pipe; FORCE_COLOR forces it', async () => {
     expect((await runCli([MANIFEST, '-s', 'logme'], { tty: true })).stdout).toMatch(ANSI);
