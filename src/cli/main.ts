@@ -60,9 +60,10 @@ const FLAG_NAMES: Record<string, string> = {
 
 const DEFAULT_STREAM_BYTES = 512 * 1024 * 1024;
 
+let version: string | undefined;
 function toolVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return version;
 }
 
 

@@ -8,7 +8,7 @@
  * the Householder reflections and QL rotations instead (symEigProject), which
  * is O(n²·K) rather than the O(n³) of accumulating V.
  */
-import { gramCols, gramRows, symEigProject } from './linalg/index.js';
+import { ZERO_CUT, gramCols, gramRows, symEigProject } from './linalg/index.js';
 import type { FeatureSummary } from './summary.js';
 import type { Matrix, Targets } from './types.js';
 
@@ -25,8 +25,6 @@ export interface SpectralProjection {
   readonly tNorm2: Float64Array;
 }
 
-/** Relative cut for N > D (specs/scorers.md §1.4 "Robust cut"): σ_i > σ_max·max(N, D)·2.2e-16. */
-const ROBUST_CUT = 2.2e-16;
 
 function targetColumns(t: Targets): { numTargets: number; tNorm2: Float64Array } {
   if (t.type === 'classification') {
@@ -66,7 +64,7 @@ export function spectralProjection(f: Matrix | null, summary: FeatureSummary, t:
     const g = summary.gram ?? gramCols(f!);
     const { values, projected } = symEigProject(g, d, summary.targetProducts, numTargets);
     const p = projected!;
-    const cut = Math.max(values[0], 0) * Math.max(n, d) * ROBUST_CUT;
+    const cut = Math.max(values[0], 0) * Math.max(n, d) * ZERO_CUT;
     let k = 0;
     while (k < d && values[k] > cut) k++;
     const sigma = values.slice(0, k);

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { LoadedArray, Matrix, NdArray, StringArray } from '../core/types.js';
 import { parseNpy } from './npy.js';
-import { readWholeFile } from './npy-file.js';
+import { readWholeFile } from './read-file.js';
 import { looksLikeTorchZip, npzKeys, readNpzEntry, zipEntries } from './npz.js';
 import { readTextLabels } from './text.js';
 

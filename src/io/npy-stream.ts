@@ -9,6 +9,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { InputError } from '../core/errors.js';
 import type { RowSource } from '../core/source.js';
 import type { Matrix } from '../core/types.js';
+import { wrapFsError } from './read-file.js';
 import { decodeNpyRows, formatShape, parseNpyHeader, type NpyHeader } from './npy.js';
 
 /** Bytes read per chunk: large enough for sequential throughput, small against the Gram matrix. */
@@ -32,8 +33,7 @@ function withFile<T>(file: string, fn: (fd: number) => T): T {
   try {
     fd = openSync(file, 'r');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? 'file not found' : `cannot read file (${code})`, file);
+    throw wrapFsError(err, file);
   }
   try {
     return fn(fd);

@@ -9,7 +9,7 @@
  * The raw array data follows the header.
  *
  * The module is pure: it parses bytes and never touches the file system
- * (see npy-file.ts for that). Every failure is an InputError that names the
+ * (see read-file.ts and load.ts for that). Every failure is an InputError that names the
  * source, what was expected and what was found.
  */
 import { InputError } from '../core/errors.js';

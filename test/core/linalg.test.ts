@@ -211,6 +211,17 @@ const SHAPES: readonly [number, number][] = [
   [260, 66], // several blocks, D not a multiple of 4
 ];
 
+
+/** symEigProject(A, I) returns Vᵀ: its transpose must be an orthonormal eigenbasis of A. */
+function expectProjectionsOfIdentityAreEigenbasis(a: Float64Array, n: number): void {
+  const eye = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  const { values, projected } = symEigProject(a, n, eye, n);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) v[i * n + j] = projected![j * n + i];
+  expectGoodVectors(a, n, values, v, n);
+}
+
 describe('gramCols (FᵀF, float64 accumulation)', () => {
   for (const [n, d] of SHAPES) {
     for (const dtype of ['float64', 'float32'] as const) {
@@ -408,14 +419,7 @@ describe('symEigProject', () => {
   }
 
   it('with B = I the projections are Vᵀ, an eigenbasis of A', () => {
-    const n = 50;
-    const a = randomSymmetric(n, 11);
-    const eye = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-    const { values, projected } = symEigProject(a, n, eye, n);
-    const v = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) v[i * n + j] = projected![j * n + i];
-    expectGoodVectors(a, n, values, v, n);
+    expectProjectionsOfIdentityAreEigenbasis(randomSymmetric(50, 11), 50);
   });
 
   it('infers k from B, accepts k = 0 and no B, and rejects bad shapes', () => {
@@ -649,12 +653,7 @@ describe('eigensolver edge cases', () => {
         expect(r.values).toEqual(reverse ? up : down);
         expectGoodVectors(a, n, r.values, r.vectors, n);
       }
-      const eye = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-      const { values, projected } = symEigProject(a, n, eye, n);
-      const v = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) v[i * n + j] = projected![j * n + i];
-      expectGoodVectors(a, n, values, v, n);
+      expectProjectionsOfIdentityAreEigenbasis(a, n);
     }
   });
 

@@ -5,7 +5,9 @@ import { describe, it, expect } from 'vitest';
 import { mulberry32 } from '../helpers/random.js';
 import { InputError } from '../../src/core/errors.js';
 import { halfToFloat, parseNpy, parseNpyHeader } from '../../src/io/npy.js';
-import { readNpyFile } from '../../src/io/npy-file.js';
+import { loadArray } from '../../src/io/load.js';
+
+const loadNpy = (file: string) => loadArray({ path: file });
 
 const NPY_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/npy');
 
@@ -408,9 +410,9 @@ describe('parseNpy: fuzzing', () => {
   });
 });
 
-describe('readNpyFile', () => {
+describe('loading a .npy file from disk', () => {
   it('reads a file, aligned, without copying the data', async () => {
-    const a = await readNpyFile(fixture('mat_f4_le.npy'));
+    const a = await loadNpy(fixture('mat_f4_le.npy'));
     const e = EXPECTED['mat_f4_le.npy'];
     expect(a.shape).toEqual(e.shape);
     expect(Array.from(a.data)).toEqual(toNumbers(e.values));
@@ -419,19 +421,19 @@ describe('readNpyFile', () => {
 
   it('a missing path is an InputError "file not found" naming the path', async () => {
     const missing = fixture('does-not-exist.npy');
-    const err = await readNpyFile(missing).catch((e: unknown) => e);
+    const err = await loadNpy(missing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).message).toBe(`${missing}: file not found`);
   });
 
   it('a directory is an InputError', async () => {
-    const err = await readNpyFile(NPY_DIR).catch((e: unknown) => e);
+    const err = await loadNpy(NPY_DIR).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).message).toBe(`${NPY_DIR}: expected a file, found a directory`);
   });
 
   it('a corrupt file is an InputError naming the file', async () => {
-    const err = await readNpyFile(fixture('truncated.npy')).catch((e: unknown) => e);
+    const err = await loadNpy(fixture('truncated.npy')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as InputError).message).toContain(`${fixture('truncated.npy')}: truncated data`);
   });

@@ -9,5 +9,5 @@ export { getLinalgBackend, getLinalgThreads, setLinalgBackend, setLinalgThreads 
 export type { LinalgBackend } from './parallel.js';
 export { symEig, symEigProject } from './eigen.js';
 export type { EigenDecomposition, EigenProjection, SymEigOptions } from './eigen.js';
-export { centredPca } from './pca.js';
+export { ZERO_CUT, centredPca } from './pca.js';
 export type { Pca } from './pca.js';

@@ -11,8 +11,11 @@ import type { FloatArray, Matrix } from '../types.js';
 import { createGramAccumulator, gramRows } from './gram.js';
 import { symEig } from './eigen.js';
 
-/** Numerically-zero eigenvalue: λ_j ≤ λ_1·max(N, D)·ZERO_CUT (the LogME robust cut, fixtures/README.md). */
-const ZERO_CUT = 2.2e-16;
+/**
+ * Numerically-zero eigenvalue of a Gram matrix: λ_j ≤ λ_1·max(N, D)·ZERO_CUT
+ * (the "robust cut" of specs/scorers.md §1.4, shared by LogME and the PCA).
+ */
+export const ZERO_CUT = 2.2e-16;
 
 /** Float64 values per centred chunk of rows (16 MiB). */
 const CHUNK_VALUES = 1 << 21;

@@ -1,19 +1,16 @@
 /**
- * Reads a `.npy` file from disk and parses it (see npy.ts).
- *
- * The file is read into one freshly allocated buffer (offset 0, so aligned
- * float data is returned without a further copy), in chunks, so that files
- * over 2 GiB — the limit of fs.readFile — also load.
+ * Reads a whole input file into one freshly allocated buffer (offset 0, so
+ * aligned float data can be viewed without a further copy), in chunks, so that
+ * files over 2 GiB — the limit of fs.readFile — also load; fs errors become
+ * InputErrors naming the file.
  */
 import { open } from 'node:fs/promises';
 import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { InputError } from '../core/errors.js';
-import type { NdArray } from '../core/types.js';
-import { parseNpy } from './npy.js';
 
 const CHUNK = 1 << 30;
 
-function wrapFsError(err: unknown, file: string): InputError {
+export function wrapFsError(err: unknown, file: string): InputError {
   if (err instanceof InputError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new InputError('file not found', file);
@@ -54,10 +51,4 @@ export async function readWholeFile(file: string): Promise<Uint8Array> {
   } finally {
     await fh.close().catch(() => undefined);
   }
-}
-
-/** Reads and parses a `.npy` file; every failure is an InputError naming the file. */
-export async function readNpyFile(path: string): Promise<NdArray> {
-  const bytes = await readWholeFile(path);
-  return parseNpy(bytes, path);
 }
