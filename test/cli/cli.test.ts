@@ -98,10 +98,15 @@ describe('ranking the demo zoo', () => {
   });
 
   it('a directory stands for every feature file in it (the labels file excluded)', async () => {
-    const r = await runCli([DEMO, '--labels', LABELS, '--json', '-s', 'logme']);
+    const r = await runCli([DEMO, '--labels', LABELS, '--json', '-s', 'logme,leep']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.models.map((m: { name: string }) => m.name).sort()).toEqual([...DEMO_MODELS].sort());
+    // NAME_logits.npy beside NAME.npy is that model's source head, not a model.
+    const vit = j.models.find((m: { name: string }) => m.name === 'vit_b16');
+    expect(vit.inputs.probs).toMatchObject({ path: path.join(DEMO, 'vit_b16_logits.npy'), kind: 'logits' });
+    expect(vit.scores.leep.value).toEqual(expect.any(Number));
+    expect(j.models.find((m: { name: string }) => m.name === 'efficientnet_b0').scores.leep.status).toBe('n/a');
   });
 
   it('csv, markdown and ndjson formats', async () => {
@@ -328,6 +333,14 @@ describe('warnings and CI gates', () => {
     expect(r.stderr).toMatch(/warning: m: N < D \(60 samples, 256 dimensions\)/);
     const q = await runCli([`m=${f}`, '--labels', y, '-q']);
     expect(q.stderr).toBe('');
+  });
+  it('--progress plain prints one line per model on stderr, stdout unchanged', async () => {
+    const r = await runCli([MANIFEST, '-s', 'logme', '--progress', 'plain', '--best']);
+    expect(r.stdout).toBe('vit_b16\n');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^\[1\/5\] vit_b16: ok \(\d+\.\d\d s\)$/);
+    expect(lines[4]).toMatch(/^\[5\/5\] random_init: ok/);
   });
   it('--expect-top fails with exit 4 when another model wins', async () => {
     const r = await runCli([MANIFEST, '--expect-top', 'random_init', '-s', 'logme']);

@@ -66,6 +66,14 @@ describe('a complete-model .npz (features, labels, logits)', () => {
   });
 });
 
+describe('a complete-model .npz whose labels differ from the run\'s labels', () => {
+  it('is an input error for that model', async () => {
+    const r = await runCli([f('bundle_stored.npz'), '--labels', path.join(FIXTURES, 'demo', 'labels.npy'), '-s', 'logme']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/bundle_stored\.npz: the labels in this \.npz differ from the labels of this run/);
+  });
+});
+
 describe('bad files in every format: exit 3 alone, exit 1 beside a good model, named, no stack', () => {
   const bad: [string, RegExp][] = [
     ['bad_corrupt.feather', /./],
