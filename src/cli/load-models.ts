@@ -81,6 +81,7 @@ export async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{ en
   const inputs: { name: string; features?: Matrix; featureRows?: RowSource; probs?: Matrix } = { name: spec.name };
   const inputErrors: Partial<Record<ScorerInput, string>> = {};
   const sources: Partial<Record<ScorerInput, string>> = {};
+  const warnings: string[] = [];
   const attempt = async (fn: () => Promise<void>): Promise<string | undefined> => {
     try {
       await fn();
@@ -119,6 +120,7 @@ export async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{ en
       }
       info.features = { path: where, dtype: a.dtype, shape: [...a.shape] };
       inputs.features = asMatrix(a, 'features', where);
+      if (a.warnings) warnings.push(...a.warnings);
     });
     if (err) inputErrors.features = err;
   }
@@ -131,11 +133,12 @@ export async function loadModel(spec: ModelSpec, ctx: LoadContext): Promise<{ en
       const m = asMatrix(a, 'source-head outputs', where);
       // An npz key named `logits` says what it holds, unless the user overrides it.
       const option = !spec.probs && ctx.probsKind === 'auto' && bundledProbs!.key === 'logits' ? 'logits' : ctx.probsKind;
-      const { probs, kind } = toProbabilities(m, option, where);
+      const { probs, kind, warnings: probsWarnings } = toProbabilities(m, option, where);
       info.probs = { path: where, dtype: a.dtype, shape: [...a.shape], kind };
       inputs.probs = probs;
+      warnings.push(...probsWarnings);
     });
     if (err) inputErrors.probs = err;
   }
-  return { entry: { name: spec.name, inputs, inputErrors, sources }, info };
+  return { entry: { name: spec.name, inputs, inputErrors, sources, warnings }, info };
 }

@@ -1,38 +1,36 @@
 /**
- * The command line: parse flags (a fresh commander Command per call), gather
- * models and labels, load, rank, render. The only module that sees streams
+ * The command line: a short driver of the stages plan → load → check → score
+ * → pool → report (docs/architecture.md). The only module that sees streams
  * and the environment; it never calls process.exit() — it returns the exit
  * code so that piped output is flushed.
  */
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
 import type { ScorerParams } from '../core/context.js';
 import { InputError, RankModelsError, UsageError } from '../core/errors.js';
 import { setLinalgBackend, setLinalgThreads, type LinalgBackend } from '../core/linalg/index.js';
-import { orderModels, rank, type RankEvent, type RankOutput } from '../core/rank.js';
+import { orderModels } from '../core/pool.js';
+import { poolOptions, rank, type ModelResult, type RankEvent, type RankOutput } from '../core/rank.js';
 import { DISCO_DEFAULTS } from '../core/scorers/disco.js';
-import { coreScorerIds, defaultScorers, scorers, scorerIds, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
+import { defaultScorers, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
 import type { LoadedArray, Targets } from '../core/types.js';
-import { checkTargets, makeTargets } from '../core/validate.js';
-import { MODEL_EXTENSIONS, describeRef, expandDirectory, loadArray, parseRef, type InputRef } from '../io/load.js';
+import { centreTargets, checkRegressionOffset, checkTargets, makeTargets } from '../core/validate.js';
+import { describeRef, loadArray } from '../io/load.js';
 import { renderCsv } from '../report/csv.js';
 import { renderJson, renderNdjson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { buildReport, hasFailures, type ModelReport, type Report } from '../report/report.js';
 import { renderTable } from '../report/table.js';
+import { escapeControls } from '../report/text.js';
 import { ExitCode, getExitCode } from './exit-codes.js';
-import { bundleFor, loadModel, type LoadContext, type ModelSpec } from './load-models.js';
+import { bundleFor, loadModel, type LoadContext } from './load-models.js';
 import { scoreInWorkers, useModelWorkers, type ModelWorkerData } from './model-workers.js';
-import { FORMATS, TASKS, flagsSchema, manifestSchema, parseOrThrow, type Flags, type Format, type Manifest, type ManifestRef } from './options.js';
+import type { Flags, Format } from './options.js';
+import { assertNotAnInput, planOutput, writeReport, type OutputPlan } from './output.js';
+import { inputFiles, plan, type Plan } from './plan.js';
+import { helpText, parseFlags, toolVersion, type OutStream } from './program.js';
+import { closest } from './suggest.js';
 
-export interface OutStream {
-  write(chunk: string): unknown;
-  isTTY?: boolean;
-}
+export type { OutStream } from './program.js';
 
 export interface CliIO {
   stdout: OutStream;
@@ -42,150 +40,7 @@ export interface CliIO {
   cwd: string;
 }
 
-const FLAG_NAMES: Record<string, string> = {
-  sortBy: '--sort-by',
-  probs: '--probs',
-  probsKind: '--probs-kind',
-  expectTop: '--expect-top',
-  minMargin: '--min-margin',
-  scorer: '--scorer',
-  format: '--format',
-  task: '--task',
-  progress: '--progress',
-  threads: '--threads',
-  discoGroups: '--disco-groups',
-  discoComponents: '--disco-components',
-  discoRescale: '--disco-rescale',
-};
-
 const DEFAULT_STREAM_BYTES = 512 * 1024 * 1024;
-
-let version: string | undefined;
-function toolVersion(): string {
-  version ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  return version;
-}
-
-
-interface Plan {
-  models: ModelSpec[];
-  labels?: InputRef;
-  task?: (typeof TASKS)[number];
-  scorers?: ScorerId[];
-}
-
-function refFromManifest(r: ManifestRef, base: string): InputRef {
-  if (typeof r === 'string') return parseRef(r, base);
-  const selector = r.column ?? r.key;
-  const p = path.resolve(base, r.path);
-  return selector ? { path: p, selector } : { path: p };
-}
-
-async function readManifest(file: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`${file}: ${code === 'ENOENT' ? 'manifest not found' : `cannot read manifest (${code})`}`);
-  }
-  let raw: unknown;
-  try {
-    raw = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${file}: not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return parseOrThrow(manifestSchema, raw, `${file}: `);
-}
-
-function stem(p: string): string {
-  const base = path.basename(p.split('#')[0]);
-  const dot = base.indexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
-
-/**
- * In a directory, `NAME_logits.npy` or `NAME_probs.npy` beside `NAME.npy` is
- * that model's source-head output, not a model of its own.
- */
-function pairSourceOutputs(files: string[]): { name: string; features?: InputRef; probs?: InputRef }[] {
-  const byStem = new Map(files.map((f) => [stem(f), f]));
-  const heads = new Map<string, string>();
-  for (const [s, f] of byStem) {
-    const m = /^(.*)_(logits|probs)$/.exec(s);
-    if (m && byStem.has(m[1])) heads.set(m[1], f);
-  }
-  const attached = new Set(heads.values());
-  return [...byStem]
-    .filter(([, f]) => !attached.has(f))
-    .map(([name, f]) => {
-      const head = heads.get(name);
-      return head ? { name, features: { path: f }, probs: { path: head } } : { name, features: { path: f } };
-    });
-}
-
-/** Turns positional MODEL arguments and the manifest into one list of model specs. */
-async function plan(args: string[], flags: Flags, cwd: string): Promise<Plan> {
-  const out: Plan = { models: [] };
-  const manifests = flags.manifest ? [flags.manifest] : [];
-  const positional: string[] = [];
-  for (const a of args) (/\.(json|ya?ml)$/i.test(a) && !a.includes('=') ? manifests : positional).push(a);
-  if (manifests.length > 1) throw new UsageError(`give one manifest, found ${manifests.length}: ${manifests.join(', ')}`);
-
-  if (manifests.length === 1) {
-    const file = path.resolve(cwd, manifests[0]);
-    const m = await readManifest(file);
-    const base = path.dirname(file);
-    if (m.labels) out.labels = refFromManifest(m.labels, base);
-    if (m.task) out.task = m.task;
-    if (m.scorers) out.scorers = m.scorers as ScorerId[];
-    m.models.forEach((model, i) => {
-      const spec: ModelSpec = { name: model.name, origin: `${manifests[0]}: models[${i}]` };
-      if (model.features) spec.features = refFromManifest(model.features, base);
-      if (model.probs) spec.probs = refFromManifest(model.probs, base);
-      out.models.push(spec);
-    });
-  }
-
-  const labelsPath = flags.labels ? parseRef(flags.labels, cwd) : out.labels;
-  for (const a of positional) {
-    const eq = a.indexOf('=');
-    const named = eq > 0 && !a.slice(0, eq).includes('/');
-    const name = named ? a.slice(0, eq) : undefined;
-    const target = named ? a.slice(eq + 1) : a;
-    if (!target) throw new UsageError(`model '${a}': expected NAME=PATH, found an empty path`);
-    const ref = parseRef(target, cwd);
-    const files = ref.selector ? null : await expandDirectory(ref.path);
-    if (files) {
-      if (name) throw new UsageError(`${a}: NAME=PATH takes a file, not a directory`);
-      const chosen = files.filter((f) => f !== labelsPath?.path);
-      const models = pairSourceOutputs(chosen);
-      if (models.length === 0) throw new UsageError(`${target}: directory holds no model files (${MODEL_EXTENSIONS.join(' ')})`);
-      for (const m of models) out.models.push({ ...m, origin: target });
-    } else {
-      out.models.push({ name: name ?? (target === '-' ? 'stdin' : stem(target)), features: ref, origin: a });
-    }
-  }
-  if (flags.labels) out.labels = labelsPath;
-
-  for (const spec of flags.probs) {
-    const eq = spec.indexOf('=');
-    const name = spec.slice(0, eq);
-    const ref = parseRef(spec.slice(eq + 1), cwd);
-    const model = out.models.find((m) => m.name === name);
-    if (model) model.probs = ref;
-    else out.models.push({ name, probs: ref, origin: `--probs ${spec}` });
-  }
-
-  const seen = new Set<string>();
-  for (const m of out.models) {
-    if (seen.has(m.name)) {
-      throw new UsageError(`two models are named '${m.name}'; name them with NAME=PATH or distinct manifest names`);
-    }
-    seen.add(m.name);
-  }
-  return out;
-}
 
 function decideColor(flags: Flags, io: CliIO): boolean {
   if (flags.color !== undefined) return flags.color;
@@ -194,12 +49,6 @@ function decideColor(flags: Flags, io: CliIO): boolean {
   const force = io.env.FORCE_COLOR;
   if (force !== undefined) return force !== '0' && force !== 'false';
   return io.stdout.isTTY === true;
-}
-
-function formatFromExtension(file: string): Format | undefined {
-  const ext = path.extname(file).toLowerCase();
-  const map: Record<string, Format> = { '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.csv': 'csv', '.md': 'markdown', '.txt': 'table' };
-  return map[ext];
 }
 
 function render(report: Report, format: Format, color: boolean): string {
@@ -224,113 +73,30 @@ function makeProgress(mode: Flags['progress'], quiet: boolean, stderr: OutStream
   let done = 0;
   if (mode === 'plain') {
     return (e) => {
-      if (e.type === 'model-done') stderr.write(`[${++done}/${e.total}] ${e.name}: ${e.status} (${(e.ms / 1000).toFixed(2)} s)\n`);
+      if (e.type === 'model-done') stderr.write(`[${++done}/${e.total}] ${escapeControls(e.name)}: ${e.status} (${(e.ms / 1000).toFixed(2)} s)\n`);
     };
   }
   return (e) => {
-    if (e.type === 'model-start') stderr.write(`\r\x1b[2Kscoring ${done + 1}/${e.total}: ${e.name}…`);
+    if (e.type === 'model-start') stderr.write(`\r\x1b[2Kscoring ${done + 1}/${e.total}: ${escapeControls(e.name)}…`);
     else if (++done === e.total) stderr.write('\r\x1b[2K');
   };
 }
 
-function buildProgram(io: CliIO): Command {
-  const program = new Command('rank-models');
-  program
-    .description('Rank pre-trained models for transfer learning from their extracted features.')
-    .usage('[rank] [options] [MODEL...]')
-    .argument('[MODEL...]', 'PATH or NAME=PATH of a feature file, a directory of them, or a manifest (.json/.yaml)')
-    .option('--labels <path>', 'target labels (PATH or PATH#column)')
-    .option('--probs <name=path>', "a model's source-head probabilities or logits (repeatable)", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .addOption(new Option('--probs-kind <kind>', 'treat --probs files as probabilities or logits').choices(['auto', 'probs', 'logits']).default('auto'))
-    .option('-m, --manifest <file>', 'JSON or YAML manifest naming models and labels')
-    .addOption(new Option('--task <type>', 'task type').choices(TASKS).default('auto'))
-    .option('-s, --scorer <ids>', `comma-separated scorer ids (${scorerIds.join(', ')})`)
-    .option('--sort-by <id>', 'order by one scorer instead of the mean of per-scorer ranks')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS))
-    .option('--json', 'same as --format json')
-    .option('-o, --out <file>', 'write the report to FILE (format from its extension unless --format is given)')
-    .option('--best', "print only the best model's name")
-    .option('-q, --quiet', 'print only the result and errors')
-    .option('--color', 'force colour in the table')
-    .option('--no-color', 'never colour the table')
-    .addOption(new Option('--progress <mode>', 'progress on stderr').choices(['auto', 'plain', 'none']).default('auto'))
-    .option('--expect-top <name>', 'CI gate: exit 4 unless NAME ranks first')
-    .option('--min-margin <x>', 'CI gate: exit 4 unless the best model leads by at least X on the ordering key')
-    .option('--disco-groups <G>', `DISCO: number of spectral groups (default ${DISCO_DEFAULTS.groups})`)
-    .option('--disco-components <k>', `DISCO: PCA components before grouping (default ${DISCO_DEFAULTS.components})`)
-    .addOption(new Option('--disco-rescale <mode>', 'DISCO: rescale features to unit mean variance first').choices(['none', 'unit-variance']))
-    .option('--threads <n>', 'worker threads for the large linear-algebra kernels (default: all cores)')
-    .option('--debug', 'print stack traces of internal errors')
-    .version(toolVersion(), '-V, --version')
-    .helpOption('-h, --help', 'show this help')
-    .addHelpText(
-      'after',
-      '\nCommands:\n  scorers [--format json]  list the available scorers\n\n' +
-        'Examples:\n  rank-models resnet50=feats/r50.npy vit=feats/vit.npy --labels y.npy\n' +
-        '  rank-models --manifest models.yaml --format json | jq .ranking.best\n' +
-        '  BEST=$(rank-models feats/ --labels y.npy --best)\n',
-    )
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-      outputError: () => undefined,
-    })
-    .allowExcessArguments(true);
-  return program;
-}
-
 async function runScorersCommand(argv: string[], io: CliIO): Promise<number> {
-  const json = argv.includes('--json') || argv.some((a, i) => (a === '--format' || a === '-f') && argv[i + 1] === 'json') || argv.includes('--format=json');
-  const list = scorerIds.map((id) => ({
-    id,
-    title: scorers[id].title,
-    inputs: [...scorers[id].inputs],
-    tasks: [...scorers[id].tasks],
-    higher_is_better: scorers[id].higherIsBetter,
-    default: coreScorerIds.includes(id),
-    description: scorers[id].description,
-    citation: scorers[id].citation,
-  }));
-  if (json) {
-    io.stdout.write(JSON.stringify(list, null, 2) + '\n');
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write('Usage: rank-models scorers [--format json]\n\nList every scorer with its inputs, tasks, direction and citation.\n\nOptions:\n  -f, --format <format>  table (default) or json\n  --json                 same as --format json\n  -h, --help             show this help\n');
     return ExitCode.ok;
   }
-  for (const s of list) {
-    io.stdout.write(`${s.id.padEnd(8)} ${s.title} (${s.higher_is_better ? 'higher' : 'lower'} is better)\n`);
-    io.stdout.write(`         inputs: ${s.inputs.join(', ')} · tasks: ${s.tasks.join(', ')}${s.default ? ' · default' : ''}\n`);
-    io.stdout.write(`         ${s.description}\n         ${s.citation}\n`);
-  }
+  const { renderScorerList } = await import('./scorer-list.js');
+  io.stdout.write(renderScorerList(argv));
   return ExitCode.ok;
 }
 
-async function runRank(argv: string[], io: CliIO): Promise<number> {
-  const started = new Date();
-  const t0 = globalThis.performance.now();
-  const program = buildProgram(io);
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
-      throw new UsageError(`${err.message.replace(/^error: /, '')}\n(see rank-models --help)`);
-    }
-    throw err;
-  }
-  const flags = parseOrThrow(flagsSchema, program.opts(), '', FLAG_NAMES);
-  const args = program.args;
-  const warn = (msg: string): void => {
-    if (!flags.quiet) io.stderr.write(`warning: ${msg}\n`);
-  };
-
-  const p = await plan(args, flags, io.cwd);
-  if (p.models.length === 0) {
-    throw new UsageError('no models given: name feature files (PATH or NAME=PATH), a directory, or --manifest FILE (see rank-models --help)');
-  }
-  // Set on every run (not only when given) so that in-process runs never inherit an earlier run's settings.
-  setLinalgThreads(flags.threads ?? Math.max(1, availableParallelism()));
-
-  const backend = io.env.RANK_MODELS_BACKEND ?? 'auto';
+/** Engine settings from the flags and the environment, set on every run so in-process runs never inherit them. */
+function configureEngine(flags: Flags, env: CliIO['env']): { threads: number; backend: LinalgBackend; streamBytes: number; workers: 'auto' | 'always' | 'never' } {
+  const threads = flags.threads ?? Math.max(1, availableParallelism());
+  setLinalgThreads(threads);
+  const backend = env.RANK_MODELS_BACKEND ?? 'auto';
   if (backend !== 'js' && backend !== 'wasm' && backend !== 'auto') {
     throw new UsageError(`RANK_MODELS_BACKEND: expected js, wasm or auto, found '${backend}'`);
   }
@@ -339,42 +105,50 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     throw new UsageError(`RANK_MODELS_BACKEND=${backend}: ${(err as Error).message}`);
   }
-  const streamEnv = Number(io.env.RANK_MODELS_STREAM_BYTES);
-  const ctx: LoadContext = {
-    probsKind: flags.probsKind,
-    stdin: io.stdin ? { stdin: io.stdin } : {},
-    bundles: new Map(),
-    streamBytes: Number.isFinite(streamEnv) && streamEnv > 0 ? streamEnv : DEFAULT_STREAM_BYTES,
-  };
-  let labelArray: LoadedArray | undefined;
-  let labelsWhere = '';
-  if (p.labels) {
-    labelsWhere = describeRef(p.labels);
-    labelArray = await loadArray(p.labels, { role: 'labels', ...ctx.stdin });
-  } else {
-    // Complete-model .npz files carry their labels: the first one found serves the run.
-    for (const spec of p.models) {
-      const bundle = await bundleFor(spec.features, ctx.bundles).catch(() => null);
-      if (bundle?.labels) {
-        labelArray = bundle.labels;
-        labelsWhere = `${spec.features!.path}#labels`;
-        break;
-      }
-    }
-    if (!labelArray) throw new UsageError('no labels given: use --labels PATH, a manifest with a labels entry, or .npz models with a labels key');
+  const workers = env.RANK_MODELS_MODEL_WORKERS ?? 'auto';
+  if (workers !== 'auto' && workers !== 'always' && workers !== 'never') {
+    throw new UsageError(`RANK_MODELS_MODEL_WORKERS: expected auto, always or never, found '${workers}'`);
   }
-  ctx.labels = { array: labelArray, where: labelsWhere };
-  const taskOption = flags.task !== 'auto' ? flags.task : (p.task ?? 'auto');
-  const targets: Targets = makeTargets(labelArray, taskOption, labelsWhere);
-  const runWarnings = checkTargets(targets, labelsWhere);
-  runWarnings.forEach((w) => warn(`${labelsWhere}: ${w}`));
+  const streamEnv = Number(env.RANK_MODELS_STREAM_BYTES);
+  return { threads, backend, streamBytes: Number.isFinite(streamEnv) && streamEnv > 0 ? streamEnv : DEFAULT_STREAM_BYTES, workers };
+}
 
-  const threads = flags.threads ?? Math.max(1, availableParallelism());
-  const workersMode = io.env.RANK_MODELS_MODEL_WORKERS ?? 'auto';
-  if (workersMode !== 'auto' && workersMode !== 'always' && workersMode !== 'never') {
-    throw new UsageError(`RANK_MODELS_MODEL_WORKERS: expected auto, always or never, found '${workersMode}'`);
+/** The run's labels: `--labels`/manifest, else the first complete-model `.npz` that carries them. */
+async function loadLabels(p: Plan, ctx: LoadContext): Promise<{ array: LoadedArray; where: string }> {
+  if (p.labels) return { array: await loadArray(p.labels, { role: 'labels', ...ctx.stdin }), where: describeRef(p.labels) };
+  for (const spec of p.models) {
+    const bundle = await bundleFor(spec.features, ctx.bundles).catch(() => null);
+    if (bundle?.labels) return { array: bundle.labels, where: `${spec.features!.path}#labels` };
   }
-  const parallel = useModelWorkers(p.models, threads, workersMode);
+  throw new UsageError('no labels given: use --labels PATH, a manifest with a labels entry, or .npz models with a labels key');
+}
+
+/** Checks that need only the plan, so that a mistake is found before any file is read. */
+async function preflight(p: Plan, flags: Flags, io: CliIO): Promise<OutputPlan | undefined> {
+  if (p.models.length === 0) {
+    throw new UsageError('no models given: name feature files (PATH or NAME=PATH), a directory, or --manifest FILE (see rank-models --help)');
+  }
+  if (flags.expectTop !== undefined && !p.models.some((m) => m.name === flags.expectTop)) {
+    const guess = closest(flags.expectTop, p.models.map((m) => m.name));
+    throw new UsageError(`--expect-top ${flags.expectTop}: no model of this run has that name${guess ? ` (did you mean '${guess}'?)` : ''}`);
+  }
+  if (!flags.out) return undefined;
+  const format = flags.format ?? (flags.json ? 'json' : undefined);
+  const out = await planOutput(flags.out, io.cwd, format);
+  await assertNotAnInput(out, inputFiles(p));
+  return out;
+}
+
+interface Scored {
+  out: RankOutput;
+  infos: Map<string, ModelReport['inputs']>;
+  ids: ScorerId[];
+  params: ScorerParams;
+}
+
+/** Loads and scores every model (on worker threads when that pays), then orders them. */
+async function scoreAll(p: Plan, flags: Flags, targets: Targets, ctx: LoadContext, engine: ReturnType<typeof configureEngine>, io: CliIO): Promise<Scored> {
+  const parallel = useModelWorkers(p.models, engine.threads, engine.workers);
   // Sequentially, models are loaded first (their inputs decide the default scorers); on workers, the specs do.
   const loaded = [];
   if (!parallel) for (const spec of p.models) loaded.push(await loadModel(spec, ctx));
@@ -402,32 +176,91 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   };
   const sortBy = flags.sortBy as ScorerId | undefined;
   const onEvent = makeProgress(flags.progress, flags.quiet, io.stderr);
-  let out: RankOutput;
-  let infos: Map<string, ModelReport['inputs']>;
-  if (parallel) {
-    const data: ModelWorkerData = {
-      targets,
-      ids,
-      params,
-      probsKind: ctx.probsKind,
-      streamBytes: ctx.streamBytes,
-      labels: ctx.labels,
-      backend: backend as LinalgBackend,
-    };
-    const r = await scoreInWorkers(p.models, data, threads, onEvent);
-    const ranking = orderModels(r.results, ids, sortBy);
-    const position = new Map(ranking.order.map((name, i) => [name, i]));
-    out = { models: [...r.results].sort((a, b) => position.get(a.name)! - position.get(b.name)!), ranking };
-    infos = new Map(p.models.map((spec, i) => [spec.name, r.infos[i]]));
-  } else {
-    infos = new Map(loaded.map((l) => [l.entry.name, l.info]));
-    out = rank(
+  if (!parallel) {
+    const out = rank(
       loaded.map((l) => l.entry),
       targets,
       { scorers: ids, sortBy, params, onEvent },
     );
+    return { out, infos: new Map(loaded.map((l) => [l.entry.name, l.info])), ids, params };
   }
+  const data: ModelWorkerData = { targets, ids, params, probsKind: ctx.probsKind, streamBytes: ctx.streamBytes, labels: ctx.labels, backend: engine.backend };
+  const r = await scoreInWorkers(p.models, data, engine.threads, onEvent);
+  const ranking = orderModels(r.results, poolOptions(ids, sortBy));
+  const position = new Map(ranking.order.map((name, i) => [name, i]));
+  const out = { models: [...r.results].sort((a, b) => position.get(a.name)! - position.get(b.name)!), ranking };
+  return { out, infos: new Map(p.models.map((spec, i) => [spec.name, r.infos[i]])), ids, params };
+}
 
+/**
+ * When no model could be scored because every one disagrees with the labels
+ * on the number of rows, the labels file is the likelier culprit: say so.
+ */
+function assertLabelsFit(models: readonly ModelResult[], n: number, labelsWhere: string): void {
+  if (models.length === 0 || !models.every((m) => m.status === 'error' && m.rowsFound !== undefined)) return;
+  const found = models.slice(0, 4).map((m) => `${m.name}: ${m.rowsFound}`).join(', ');
+  throw new InputError(
+    `the labels have ${n} rows, but every model has a different number of rows (${found}${models.length > 4 ? ', …' : ''}); are these the labels of these features?`,
+    labelsWhere,
+  );
+}
+
+function printDiagnostics(report: Report, warn: (msg: string) => void, stderr: OutStream): void {
+  const show = escapeControls;
+  for (const m of report.models) {
+    for (const w of m.warnings) warn(`${show(m.name)}: ${show(w)}`);
+    for (const [id, c] of Object.entries(m.scores)) if (c && c.value !== null) for (const w of c.warnings) warn(`${show(m.name)} · ${id}: ${show(w)}`);
+  }
+  for (const m of report.models) {
+    if (m.status === 'error') stderr.write(`error: ${show(m.name)}: ${show(m.message ?? '')}\n`);
+    else for (const [id, c] of Object.entries(m.scores)) if (c && c.value === null && c.status === 'error') stderr.write(`error: ${show(m.name)} · ${id}: ${show(c.message)}\n`);
+  }
+}
+
+/** The CI gates and `--best` on a tie; every failed gate is reported, exit 4 if any failed. */
+function gates(report: Report, flags: Flags, stderr: OutStream): boolean {
+  const { best, tie, margin } = report.ranking;
+  const failures: string[] = [];
+  if (flags.best && tie.length > 0) failures.push(`--best: ${tie.map(escapeControls).join(', ')} tie for first; there is no single best model`);
+  if (flags.expectTop !== undefined) {
+    if (tie.includes(flags.expectTop)) {
+      failures.push(`--expect-top: '${escapeControls(flags.expectTop)}' ties for first with ${tie.filter((n) => n !== flags.expectTop).map(escapeControls).join(', ')}`);
+    } else if (best !== flags.expectTop) {
+      failures.push(`--expect-top: expected '${escapeControls(flags.expectTop)}' to rank first, found '${escapeControls(best ?? '')}'`);
+    }
+  }
+  if (flags.minMargin !== undefined && (margin ?? 0) < flags.minMargin) {
+    failures.push(`--min-margin: margin ${margin ?? 'n/a'}${tie.length > 0 ? ' (a tie for first)' : ''} is below ${flags.minMargin}`);
+  }
+  for (const f of failures) stderr.write(`gate failed: ${f}\n`);
+  return failures.length === 0;
+}
+
+async function runRank(argv: string[], io: CliIO): Promise<number> {
+  const started = new Date();
+  const t0 = globalThis.performance.now();
+  const parsed = parseFlags(argv, io);
+  if (parsed === null) return ExitCode.ok;
+  const { flags, args } = parsed;
+  const warn = (msg: string): void => {
+    if (!flags.quiet) io.stderr.write(`warning: ${msg}\n`);
+  };
+
+  const p = await plan(args, flags, io.cwd);
+  if (!flags.quiet) for (const note of p.notes) io.stderr.write(`note: ${escapeControls(note)}\n`);
+  const output = await preflight(p, flags, io);
+  const engine = configureEngine(flags, io.env);
+  const ctx: LoadContext = { probsKind: flags.probsKind, stdin: io.stdin ? { stdin: io.stdin } : {}, bundles: new Map(), streamBytes: engine.streamBytes };
+  ctx.labels = await loadLabels(p, ctx);
+  const labelsWhere = ctx.labels.where;
+  const taskOption = flags.task !== 'auto' ? flags.task : (p.task ?? 'auto');
+  let targets: Targets = makeTargets(ctx.labels.array, taskOption, labelsWhere);
+  const runWarnings = checkTargets(targets, labelsWhere);
+  if (targets.type === 'regression' && flags.centerTargets) targets = centreTargets(targets);
+  else if (targets.type === 'regression') runWarnings.push(...checkRegressionOffset(targets));
+  runWarnings.forEach((w) => warn(`${escapeControls(labelsWhere)}: ${w}`));
+
+  const { out, infos, ids, params } = await scoreAll(p, flags, targets, ctx, engine, io);
   const report = buildReport(out, {
     toolVersion: toolVersion(),
     startedAt: started,
@@ -435,48 +268,30 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
     argv,
     targets,
     taskDecidedBy: taskOption === 'auto' ? 'auto' : 'user',
+    centredTargets: targets.type === 'regression' && flags.centerTargets,
     labelsSource: labelsWhere,
     scorerIds: ids,
     inputs: infos,
     params,
     warnings: runWarnings,
   });
+  printDiagnostics(report, warn, io.stderr);
+  assertLabelsFit(out.models, report.task.n_samples, labelsWhere);
 
-  for (const m of report.models) {
-    for (const w of m.warnings) warn(`${m.name}: ${w}`);
-    for (const [id, c] of Object.entries(m.scores)) if (c && c.value !== null) for (const w of c.warnings) warn(`${m.name} · ${id}: ${w}`);
+  // A run that ranks nothing writes nothing: an existing -o file stays as it was.
+  if (report.ranking.best === null) {
+    io.stderr.write('error: no model could be ranked\n');
+    return ExitCode.input;
   }
-  for (const m of report.models) {
-    if (m.status === 'error') io.stderr.write(`error: ${m.name}: ${m.message}\n`);
-    else for (const [id, c] of Object.entries(m.scores)) if (c && c.value === null && c.status === 'error') io.stderr.write(`error: ${m.name} · ${id}: ${c.message}\n`);
-  }
-
-  const format: Format = flags.format ?? (flags.json ? 'json' : flags.out ? (formatFromExtension(flags.out) ?? 'table') : 'table');
-  if (flags.best) {
-    if (report.ranking.best !== null) io.stdout.write(`${report.ranking.best}\n`);
-  }
-  if (flags.out) {
-    const file = path.resolve(io.cwd, flags.out);
-    await mkdir(path.dirname(file), { recursive: true }).catch(() => undefined);
-    try {
-      await writeFile(file, render(report, format, false));
-    } catch (err) {
-      throw new InputError(`cannot write the report (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, file);
-    }
-    if (!flags.quiet) io.stderr.write(`wrote ${flags.out}\n`);
+  const format: Format = output?.format ?? flags.format ?? (flags.json ? 'json' : 'table');
+  if (flags.best) io.stdout.write(`${(report.ranking.tie.length > 0 ? report.ranking.tie : [report.ranking.best]).join('\n')}\n`);
+  if (output) {
+    await writeReport(output, render(report, format, false));
+    if (!flags.quiet) io.stderr.write(`wrote ${output.shown}\n`);
   } else if (!flags.best) {
     io.stdout.write(render(report, format, format === 'table' && decideColor(flags, io)));
   }
-
-  if (report.ranking.best === null) return ExitCode.input;
-  if (flags.expectTop !== undefined && report.ranking.best !== flags.expectTop) {
-    io.stderr.write(`gate failed: expected '${flags.expectTop}' to rank first, found '${report.ranking.best}'\n`);
-    return ExitCode.gate;
-  }
-  if (flags.minMargin !== undefined && (report.ranking.margin ?? 0) < flags.minMargin) {
-    io.stderr.write(`gate failed: margin ${report.ranking.margin ?? 'n/a'} is below --min-margin ${flags.minMargin}\n`);
-    return ExitCode.gate;
-  }
+  if (!gates(report, flags, io.stderr)) return ExitCode.gate;
   return hasFailures(report) ? ExitCode.partial : ExitCode.ok;
 }
 
@@ -485,11 +300,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     if (argv[0] === 'scorers') return await runScorersCommand(argv.slice(1), io);
+    if (argv[0] === 'help') {
+      if (argv[1] === 'scorers') return await runScorersCommand(['--help'], io);
+      io.stdout.write(helpText());
+      return ExitCode.ok;
+    }
     return await runRank(argv[0] === 'rank' ? argv.slice(1) : argv, io);
   } catch (err) {
     const code = getExitCode(err);
     if (err instanceof RankModelsError) {
-      io.stderr.write(`error: ${err.message}\n`);
+      io.stderr.write(`error: ${err.message.split('\n').map(escapeControls).join('\n')}\n`);
     } else {
       io.stderr.write(`internal error: ${(err as Error)?.message ?? String(err)} (a bug: please report it; rerun with --debug for the stack)\n`);
       if (debug && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);

@@ -5,7 +5,7 @@
  * as threads. Results are identical to the sequential path (same code, one
  * linalg thread per worker); only the order of completion differs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ScorerParams } from '../core/context.js';
@@ -59,6 +59,8 @@ export function useModelWorkers(specs: readonly ModelSpec[], threads: number, mo
     if (s.features.selector || !/\.npy$/i.test(s.features.path)) return false;
     let shape: number[];
     try {
+      // A FIFO must be read once, by the loader: reading its header here would consume it.
+      if (!statSync(s.features.path).isFile() || (s.probs && !statSync(s.probs.path).isFile())) return false;
       shape = readNpyHeaderFromFile(s.features.path).header.shape;
     } catch {
       continue; // the loader reports it

@@ -15,6 +15,26 @@ const scorerId = z.string().superRefine((id, ctx) => {
   if (!isScorerId(id)) ctx.addIssue({ code: 'custom', message: `unknown scorer '${id}' (known: ${scorerIds.join(', ')})` });
 });
 
+/**
+ * A numeric flag, parsed from commander's string with messages in our words
+ * (`--min-margin: expected a number, got 'abc'`, not zod's "received NaN").
+ */
+export function numberFlag(opts: { integer?: boolean; min?: number; positive?: boolean } = {}) {
+  return z.union([z.string(), z.number()]).transform((raw, ctx) => {
+    const text = String(raw).trim();
+    const v = text === '' ? NaN : Number(text);
+    const fail = (message: string): never => {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    };
+    if (!Number.isFinite(v)) return fail(`expected ${opts.integer ? 'a whole number' : 'a number'}, got '${raw}'`);
+    if (opts.integer && !Number.isInteger(v)) return fail(`expected a whole number, got '${raw}'`);
+    if (opts.positive && v <= 0) return fail(`expected a number above 0, got '${raw}'`);
+    if (opts.min !== undefined && v < opts.min) return fail(`expected a number ≥ ${opts.min}, got '${raw}'`);
+    return v;
+  });
+}
+
 export const flagsSchema = z.object({
   labels: z.string().min(1).optional(),
   probs: z.array(z.string().regex(/^[^=/]+=.+$/, 'expected NAME=PATH')).default([]),
@@ -35,11 +55,12 @@ export const flagsSchema = z.object({
   color: z.boolean().optional(),
   progress: z.enum(['auto', 'plain', 'none']).default('auto'),
   expectTop: z.string().min(1).optional(),
-  minMargin: z.coerce.number().nonnegative().optional(),
+  minMargin: numberFlag({ min: 0 }).optional(),
+  centerTargets: z.boolean().default(false),
   debug: z.boolean().default(false),
-  threads: z.coerce.number().int('expected a whole number').min(1).optional(),
-  discoGroups: z.coerce.number().int('expected a whole number').positive().optional(),
-  discoComponents: z.coerce.number().int('expected a whole number').positive().optional(),
+  threads: numberFlag({ integer: true, min: 1 }).optional(),
+  discoGroups: numberFlag({ integer: true, min: 1 }).optional(),
+  discoComponents: numberFlag({ integer: true, min: 1 }).optional(),
   discoRescale: z.enum(['none', 'unit-variance']).optional(),
 });
 

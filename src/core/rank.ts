@@ -7,16 +7,21 @@ import { ModelContext, type ModelInputs, type ScorerParams } from './context.js'
 import { RankModelsError } from './errors.js';
 import { scorers, type ScorerId, type ScorerInput } from './scorers/index.js';
 import type { Targets } from './types.js';
+import { orderModels, type PoolOptions, type Ranking } from './pool.js';
 import { checkFeatures, checkProbs, checkRowCount, targetCount } from './validate.js';
 
 export type Cell =
   | {
       readonly status: 'ok';
       readonly value: number;
+      /** 1-based rank among the models with a value for this scorer (set by the pool stage). */
       rank: number;
+      /** True when another model has the same score (to TIE_RTOL) and so the same rank. */
+      tie: boolean;
       readonly timeMs: number;
       readonly warnings: readonly string[];
       readonly details?: Readonly<Record<string, unknown>>;
+      readonly uninformative?: string;
     }
   | { readonly status: 'n/a' | 'error'; readonly value: null; readonly message: string };
 
@@ -31,6 +36,8 @@ export interface ModelEntry {
   readonly inputErrors?: Partial<Record<ScorerInput, string>>;
   /** Where each input came from, for messages. */
   readonly sources: Partial<Record<ScorerInput, string>>;
+  /** What loading found doubtful (e.g. percentages read as probabilities). */
+  readonly warnings?: readonly string[];
 }
 
 export interface ModelResult {
@@ -41,20 +48,12 @@ export interface ModelResult {
   readonly scores: Partial<Record<ScorerId, Cell>>;
   /** Mean of per-scorer ranks (mean-rank method), or the sort scorer's rank. */
   aggregate: number | null;
+  /** Row count of an input that disagreed with the labels (for the run-level "wrong labels file?" check). */
+  readonly rowsFound?: number;
 }
 
-export type RankingMethod = 'mean-rank' | `score:${ScorerId}`;
 
-export interface Ranking {
-  readonly method: RankingMethod;
-  readonly order: string[];
-  readonly best: string | null;
-  /**
-   * Distance between the first and second model on the ordering key: the
-   * score difference for `score:ID`, the mean-rank difference for `mean-rank`.
-   */
-  readonly margin: number | null;
-}
+export type { Ranking } from './pool.js';
 
 export interface RankOutput {
   readonly models: ModelResult[];
@@ -84,14 +83,16 @@ function message(err: unknown): string {
 
 export function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly ScorerId[], params: ScorerParams): ModelResult {
   const scores: Partial<Record<ScorerId, Cell>> = {};
-  const warnings: string[] = [];
+  const warnings: string[] = [...(entry.warnings ?? [])];
   const n = targetCount(targets);
   const inputErrors: Partial<Record<ScorerInput, string>> = { ...entry.inputErrors };
   const { features, featureRows, probs } = entry.inputs;
   const ctx = new ModelContext(entry.inputs, targets, params);
   const needsFeatures = ids.some((id) => (scorers[id].inputs as readonly ScorerInput[]).includes('features') && scorers[id].tasks.includes(targets.type));
+  let rowsFound: number | undefined;
   if ((features || featureRows) && !inputErrors.features && needsFeatures) {
     const source = entry.sources.features ?? entry.name;
+    if ((features ?? featureRows)!.rows !== n) rowsFound = (features ?? featureRows)!.rows;
     try {
       checkRowCount((features ?? featureRows)!.rows, n, 'features', source);
       warnings.push(...checkFeatures(ctx.featureSummary(), source));
@@ -100,6 +101,7 @@ export function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly Sc
     }
   }
   if (probs && !inputErrors.probs) {
+    if (probs.rows !== n) rowsFound ??= probs.rows;
     try {
       checkProbs(probs, n, entry.sources.probs ?? entry.name);
     } catch (err) {
@@ -129,7 +131,8 @@ export function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly Sc
       if (!Number.isFinite(r.value)) {
         scores[id] = { status: 'error', value: null, message: `${scorer.title} produced a non-finite value (${r.value})` };
       } else {
-        scores[id] = { status: 'ok', value: r.value, rank: 0, timeMs: now() - t0, warnings: r.warnings, details: r.details };
+        scores[id] = { status: 'ok', value: r.value, rank: 0, tie: false, timeMs: now() - t0, warnings: r.warnings, details: r.details };
+        if (r.uninformative) scores[id] = { ...scores[id], uninformative: r.uninformative } as Cell;
       }
     } catch (err) {
       scores[id] = { status: 'error', value: null, message: message(err) };
@@ -141,67 +144,12 @@ export function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly Sc
   const firstError = cells.find((c) => c.status === 'error');
   const status = anyOk ? 'ok' : allNa ? 'skipped' : 'error';
   const msg = status === 'ok' ? undefined : firstError && firstError.status === 'error' ? firstError.message : 'no scorer applies to this model';
-  return { name: entry.name, status, message: msg, warnings, scores, aggregate: null };
+  return { name: entry.name, status, message: msg, warnings, scores, aggregate: null, ...(rowsFound !== undefined ? { rowsFound } : {}) };
 }
 
-function byName(a: ModelResult, b: ModelResult): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
-/** Assigns 1-based ranks per scorer: higher value first, ties by model name. */
-function assignRanks(results: ModelResult[], ids: readonly ScorerId[]): void {
-  for (const id of ids) {
-    const sign = scorers[id].higherIsBetter ? -1 : 1;
-    const withValue = results.filter((r) => r.scores[id]?.status === 'ok');
-    withValue.sort((a, b) => {
-      const va = (a.scores[id] as { value: number }).value;
-      const vb = (b.scores[id] as { value: number }).value;
-      return va !== vb ? sign * (va - vb) : byName(a, b);
-    });
-    withValue.forEach((r, i) => {
-      (r.scores[id] as { rank: number }).rank = i + 1;
-    });
-  }
-}
-
-function cellValue(r: ModelResult, id: ScorerId): number | null {
-  const c = r.scores[id];
-  return c && c.status === 'ok' ? c.value : null;
-}
-
-export function orderModels(results: ModelResult[], ids: readonly ScorerId[], sortBy?: ScorerId): Ranking {
-  assignRanks(results, ids);
-  const ran = ids.filter((id) => results.some((r) => r.scores[id]?.status === 'ok'));
-  const key: ScorerId | undefined = sortBy ?? (ran.length <= 1 ? (ran[0] ?? ids[0]) : undefined);
-  const method: RankingMethod = key !== undefined ? `score:${key}` : 'mean-rank';
-  for (const r of results) {
-    if (key !== undefined) {
-      const c = r.scores[key];
-      r.aggregate = c && c.status === 'ok' ? c.rank : null;
-    } else {
-      const ranks = ran.map((id) => r.scores[id]).filter((c): c is Extract<Cell, { status: 'ok' }> => c?.status === 'ok');
-      r.aggregate = ranks.length > 0 ? ranks.reduce((s, c) => s + c.rank, 0) / ranks.length : null;
-    }
-  }
-  const ordered = [...results].sort((a, b) => {
-    if (a.aggregate === null || b.aggregate === null) {
-      if (a.aggregate !== b.aggregate) return a.aggregate === null ? 1 : -1;
-      return byName(a, b);
-    }
-    return a.aggregate !== b.aggregate ? a.aggregate - b.aggregate : byName(a, b);
-  });
-  const ranked = ordered.filter((r) => r.aggregate !== null);
-  let margin: number | null = null;
-  if (ranked.length >= 2) {
-    if (key !== undefined) {
-      const v0 = cellValue(ranked[0], key)!;
-      const v1 = cellValue(ranked[1], key)!;
-      margin = Math.abs(v0 - v1);
-    } else {
-      margin = ranked[1].aggregate! - ranked[0].aggregate!;
-    }
-  }
-  return { method, order: ordered.map((r) => r.name), best: ranked[0]?.name ?? null, margin };
+/** Pool options for the built-in registry. */
+export function poolOptions(ids: readonly ScorerId[], sortBy?: ScorerId): PoolOptions {
+  return { ids, sortBy, higherIsBetter: (id) => scorers[id as ScorerId].higherIsBetter, title: (id) => scorers[id as ScorerId].title };
 }
 
 /** Scores every model with every requested scorer and orders them. Pure: no I/O. */
@@ -214,7 +162,7 @@ export function rank(models: readonly ModelEntry[], targets: Targets, options: R
     results.push(result);
     options.onEvent?.({ type: 'model-done', name: entry.name, index, total: models.length, ms: now() - t0, status: result.status });
   });
-  const ranking = orderModels(results, options.scorers, options.sortBy);
+  const ranking = orderModels(results, poolOptions(options.scorers, options.sortBy));
   const order = new Map(ranking.order.map((name, i) => [name, i]));
   results.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   return { models: results, ranking };

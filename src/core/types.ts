@@ -22,6 +22,8 @@ export interface NdArray {
   readonly shape: readonly number[];
   /** The dtype as written in the file, e.g. `<f4`, `>f8`, `|b1`. */
   readonly dtype: string;
+  /** What the reader decided that the user should know (e.g. table columns left out of the features). */
+  readonly warnings?: readonly string[];
 }
 
 /** String labels (an Arrow string column, a CSV column of names): mapped to classes in sorted order. */

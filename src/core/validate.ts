@@ -3,7 +3,7 @@
  * re-coding of specs/scorers.md §0. Hand-written loops over typed arrays: these
  * run on every value of every feature matrix, so no per-element allocation.
  */
-import { InputError } from './errors.js';
+import { InputError, UsageError } from './errors.js';
 import type { FeatureSummary } from './summary.js';
 import type { ClassTargets, FloatArray, LoadedArray, Matrix, NdArray, TaskType, Targets, ValueTargets } from './types.js';
 
@@ -71,6 +71,30 @@ export function inferTask(labels: NdArray, source: string): TaskType {
 }
 
 /**
+ * `--task auto` guard: integer targets that are a quantity or an id (a count,
+ * an age, a sample number) would become hundreds of one-sample classes, and
+ * every class-based score would be meaningless (LogME on sample ids: 1.23
+ * instead of −0.22 as regression). When most classes would have a single
+ * sample, or there would be more classes than half the samples, the user must
+ * say which task is meant.
+ */
+function refuseQuantityLike(values: FloatArray, source: string): void {
+  const n = values.length;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) counts.set(values[i], (counts.get(values[i]) ?? 0) + 1);
+  const classes = counts.size;
+  let singles = 0;
+  for (const c of counts.values()) if (c === 1) singles++;
+  if (classes >= 3 && (singles > classes / 2 || classes > n / 2)) {
+    throw new UsageError(
+      `${source}: --task auto cannot tell what these labels are: ${classes} distinct integer values among ${n} samples, ` +
+        `${singles} of them seen only once, which looks like a quantity (a count, an age) or an id rather than classes. ` +
+        'Rerun with --task regression for a quantity, or --task classification if these really are class ids',
+    );
+  }
+}
+
+/**
  * Dense re-coding (specs/scorers.md §0): the distinct values, sorted
  * ascending, become 0..C−1. Never `max(y)+1` classes, which would create empty
  * classes that inflate LogME (docs/users.md, "silent failures").
@@ -109,6 +133,7 @@ export function makeTargets(labels: LoadedArray, task: TaskOption, source: strin
   }
   const { n, k } = labelShape(labels, source);
   const type = task === 'auto' ? inferTask(labels, source) : task;
+  if (task === 'auto' && type === 'classification') refuseQuantityLike(labels.data, source);
   if (type === 'classification') {
     if (k !== 1) {
       throw new InputError(
@@ -165,6 +190,48 @@ export function checkTargets(t: Targets, source: string): string[] {
   return warnings;
 }
 
+/**
+ * Regression targets with a large offset: LogME (as the reference) and DISCO
+ * fit no intercept, so a constant added to the targets changes the ranking.
+ * Warns when a column's mean exceeds its standard deviation.
+ */
+export function checkRegressionOffset(t: ValueTargets): string[] {
+  if (t.type !== 'regression') return [];
+  const { mean, sd } = columnMoments(t);
+  const large: string[] = [];
+  for (let c = 0; c < t.k; c++) {
+    if (sd[c] > 0 && Math.abs(mean[c]) > sd[c]) large.push(`${t.k > 1 ? `column ${c}: ` : ''}mean ${mean[c].toPrecision(4)}, standard deviation ${sd[c].toPrecision(4)}`);
+  }
+  if (large.length === 0) return [];
+  return [
+    `regression targets have a large offset (${large.slice(0, 3).join('; ')}${large.length > 3 ? '; …' : ''}): LogME and DISCO fit no intercept, ` +
+      'so the offset changes the scores and can change the ranking; --center-targets subtracts the mean (the default keeps the targets as given, as the reference implementations do)',
+  ];
+}
+
+function columnMoments(t: ValueTargets): { mean: Float64Array; sd: Float64Array } {
+  const mean = new Float64Array(t.k);
+  const sd = new Float64Array(t.k);
+  for (let i = 0; i < t.n; i++) for (let c = 0; c < t.k; c++) mean[c] += t.values[i * t.k + c];
+  for (let c = 0; c < t.k; c++) mean[c] /= t.n;
+  for (let i = 0; i < t.n; i++) {
+    for (let c = 0; c < t.k; c++) {
+      const d = t.values[i * t.k + c] - mean[c];
+      sd[c] += d * d;
+    }
+  }
+  for (let c = 0; c < t.k; c++) sd[c] = Math.sqrt(sd[c] / t.n);
+  return { mean, sd };
+}
+
+/** Regression targets with every column's mean subtracted (`--center-targets`). */
+export function centreTargets(t: ValueTargets): ValueTargets {
+  const { mean } = columnMoments(t);
+  const values = new Float64Array(t.values.length);
+  for (let i = 0; i < t.n; i++) for (let c = 0; c < t.k; c++) values[i * t.k + c] = t.values[i * t.k + c] - mean[c];
+  return { ...t, values };
+}
+
 /** Row-count agreement, checked before any pass over the features. */
 export function checkRowCount(rows: number, n: number, what: string, source: string): void {
   if (rows !== n) throw new InputError(`${what}: expected ${n} rows (one per label), found ${rows}`, source);
@@ -176,6 +243,7 @@ export function checkFeatures(s: FeatureSummary, source: string): string[] {
     const { row, col, value } = s.nonFinite;
     throw new InputError(`features must be finite; found ${describe(value)} at row ${row}, column ${col}`, source);
   }
+  if (s.cols === 0) throw new InputError('features: expected N × D features with D ≥ 1, found 0 columns', source);
   const warnings: string[] = [];
   if (s.rows < s.cols) {
     warnings.push(`N < D (${s.rows} samples, ${s.cols} dimensions): scores rest on few samples per dimension`);

@@ -31,6 +31,7 @@ import { decompress as zstdDecompress } from 'fzstd';
 import { InputError } from '../core/errors.js';
 import type { FloatArray, LoadedArray, NdArray } from '../core/types.js';
 import { verifyArrowIpc } from './arrow-verify.js';
+import { expandSelector, isRowNumber, leftOutWarning, roleByName, type ColumnRole } from './columns.js';
 import { getHalfTable } from './npy.js';
 
 // ---------------------------------------------------------------------------
@@ -395,22 +396,18 @@ function columnsMatrix(table: Table, indices: number[], where: string): NdArray 
   return { data: out, shape: [n, d], dtype: distinct.length === 1 ? distinct[0] : distinct.join('+') };
 }
 
-/** Resolves a selector to column indices: an exact column name, or a comma-separated list of names. */
+/** Resolves a selector to column indices: a name, or a comma-separated list of names and `first..last` ranges. */
 function selectColumns(fields: readonly Field[], selector: string, where: string): number[] {
-  const exact = fields.findIndex((f) => f.name === selector);
-  if (exact >= 0) return [exact];
-  const names = selector.split(',').map((s) => s.trim());
-  const missing = names.filter((nm) => !fields.some((f) => f.name === nm));
-  if (missing.length > 0) {
-    const what = names.length > 1 ? `no column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}` : `no column '${selector}'`;
-    throw new InputError(`${what}; expected one of the columns: ${describeColumns(fields)}`, where);
-  }
-  return names.map((nm) => fields.findIndex((f) => f.name === nm));
+  const r = expandSelector(
+    fields.map((f) => f.name),
+    selector,
+  );
+  if ('indices' in r) return r.indices;
+  const what = r.missing.length > 1 ? `no columns ${r.missing.map((m) => `'${m}'`).join(', ')}` : `no column '${r.missing[0]}'`;
+  throw new InputError(`${what}; expected one of the columns: ${describeColumns(fields)}`, where);
 }
 
 const LABEL_NAMES = ['label', 'labels'];
-/** The index column pandas adds for a non-default index (`df.to_feather()`). */
-const PANDAS_INDEX = /^__index_level_\d+__$/;
 
 /** Runs `fn`, turning anything but an InputError (apache-arrow's lazy decoding) into an InputError. */
 function guarded<T>(where: string, fn: () => T): T {
@@ -451,17 +448,25 @@ export function readArrowFeatures(bytes: Uint8Array, source: string, column?: st
         where,
       );
     }
-    const numeric = fields
-      .map((f, i) => [f, i] as const)
-      .filter(([f]) => isNumericType(f.type as DataType) && !LABEL_NAMES.includes(f.name.toLowerCase()) && !PANDAS_INDEX.test(f.name))
-      .map(([, i]) => i);
+    // One numeric column per dimension: never the labels, a row number or an id (src/io/columns.ts).
+    const numeric: number[] = [];
+    const left: { name: string; role: ColumnRole }[] = [];
+    fields.forEach((f, i) => {
+      const type = f.type as DataType;
+      if (!isNumericType(type)) return;
+      const role = roleByName(f.name) ?? (DataType.isInt(type) && isRowNumber((r) => Number(table.getChildAt(i)!.get(r)), table.numRows) ? 'id-like' : null);
+      if (role) left.push({ name: f.name, role });
+      else numeric.push(i);
+    });
     if (numeric.length === 0) {
       throw new InputError(
         `expected a FixedSizeList or List column of floats, or numeric columns (one per dimension), found ${describeColumns(fields)}`,
         where,
       );
     }
-    return columnsMatrix(table, numeric, where);
+    const m = columnsMatrix(table, numeric, where);
+    const warning = leftOutWarning(numeric.length, left);
+    return warning ? { ...m, warnings: [warning] } : m;
   });
 }
 

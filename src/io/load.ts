@@ -20,8 +20,8 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { LoadedArray, Matrix, NdArray, StringArray } from '../core/types.js';
-import { parseNpy } from './npy.js';
-import { readWholeFile } from './read-file.js';
+import { parseNpy, parseNpyLabels } from './npy.js';
+import { readWholeFile, wrapFsError } from './read-file.js';
 import { looksLikeTorchZip, npzKeys, readNpzEntry, zipEntries } from './npz.js';
 import { readTextLabels } from './text.js';
 
@@ -143,7 +143,11 @@ async function arrow(): Promise<typeof import('./arrow.js')> {
 function defaultNpzKey(keys: readonly string[], role: Role, where: string): string {
   const pick = (names: string[]): string | undefined => names.find((n) => keys.includes(n));
   const wanted: Record<Role, string[]> = { features: ['features'], labels: ['labels', 'y'], probs: ['probs', 'logits'] };
-  const key = pick(wanted[role]) ?? (keys.length === 1 ? keys[0] : undefined);
+  // A single array is taken as is — unless its name says it is something else
+  // (the features of a bundle read as labels would become 6 regression targets).
+  const otherRoles = (Object.keys(wanted) as Role[]).filter((r) => r !== role).flatMap((r) => wanted[r]);
+  const single = keys.length === 1 && !otherRoles.includes(keys[0]) ? keys[0] : undefined;
+  const key = pick(wanted[role]) ?? single;
   if (key !== undefined) return key;
   const names = wanted[role].map((n) => `'${n}'`).join(' or ');
   throw new InputError(
@@ -152,16 +156,23 @@ function defaultNpzKey(keys: readonly string[], role: Role, where: string): stri
   );
 }
 
-function readNpz(bytes: Uint8Array, file: string, selector: string | undefined, role: Role): NdArray {
+/** The npz keys of a zip, refusing a zip that holds no .npy entry. */
+function npzKeysOrThrow(bytes: Uint8Array, file: string, where: string): string[] {
   const keys = npzKeys(bytes, file);
   if (keys.length === 0) {
     const names = zipEntries(bytes, file).map((e) => e.name);
     throw new InputError(
       `expected an .npz archive of .npy arrays, found a zip without any (${names.length === 0 ? 'no entries' : `entries: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}`})`,
-      selector ? `${file}#${selector}` : file,
+      where,
     );
   }
-  return readNpzEntry(bytes, selector ?? defaultNpzKey(keys, role, file), file);
+  return keys;
+}
+
+function readNpz(bytes: Uint8Array, file: string, selector: string | undefined, role: Role): LoadedArray {
+  const keys = npzKeysOrThrow(bytes, file, selector ? `${file}#${selector}` : file);
+  const key = selector ?? defaultNpzKey(keys, role, file);
+  return role === 'labels' ? readNpzEntry(bytes, key, file, { labels: true }) : readNpzEntry(bytes, key, file);
 }
 
 async function dispatch(bytes: Uint8Array, file: string, selector: string | undefined, role: Role, fromStdin: boolean): Promise<LoadedArray> {
@@ -171,7 +182,7 @@ async function dispatch(bytes: Uint8Array, file: string, selector: string | unde
   switch (kind) {
     case 'npy':
       if (selector) throw new InputError(`a .npy file holds one array; remove the selector '#${selector}'`, where);
-      return parseNpy(bytes, file);
+      return role === 'labels' ? parseNpyLabels(bytes, file) : parseNpy(bytes, file);
     case 'pickle':
       throw new InputError(TORCH_HINT, where);
     case 'zip':
@@ -276,14 +287,14 @@ export async function loadNpzBundle(file: string): Promise<NpzBundle | null> {
   if (file === '-') return null;
   const bytes = await readWholeFile(file);
   if (sniff(bytes) !== 'zip' || ext(file) === '.pt' || ext(file) === '.pth' || looksLikeTorchZip(bytes, file)) return null;
-  const keys = npzKeys(bytes, file);
+  const keys = npzKeysOrThrow(bytes, file, file);
   const has = (k: string): boolean => keys.includes(k);
   const labelsKey = has('labels') ? 'labels' : has('y') ? 'y' : undefined;
   const probsKey = has('probs') ? 'probs' : has('logits') ? 'logits' : undefined;
   return {
     keys,
     ...(has('features') ? { features: readNpzEntry(bytes, 'features', file) } : {}),
-    ...(labelsKey ? { labels: readNpzEntry(bytes, labelsKey, file) } : {}),
+    ...(labelsKey ? { labels: readNpzEntry(bytes, labelsKey, file, { labels: true }) } : {}),
     ...(probsKey ? { probs: readNpzEntry(bytes, probsKey, file), probsKey } : {}),
   };
 }
@@ -302,8 +313,44 @@ export function asMatrix(a: LoadedArray, role: string, where: string): Matrix {
   return { data: a.data, rows: a.shape[0], cols: a.shape[1] };
 }
 
-/** Expands a directory to the supported files directly inside it, sorted by name. */
-export async function expandDirectory(dir: string): Promise<string[] | null> {
+/** Extensions that name a model file; a model's default name is its file name without one of them. */
+const NAME_EXTENSIONS: readonly string[] = [...MODEL_EXTENSIONS, '.fea', '.stream'];
+
+/**
+ * A model's default name: the file name without its known extension
+ * (`vit.b16.npy` → `vit.b16`, `model_lr0.001.npy` → `model_lr0.001`), or the
+ * whole file name when the extension is not one we read. A `#selector` is
+ * not part of the name.
+ */
+export function modelName(file: string): string {
+  const base = path.basename(file);
+  const lower = base.toLowerCase();
+  const known = NAME_EXTENSIONS.find((x) => lower.endsWith(x) && lower.length > x.length);
+  return known ? base.slice(0, base.length - known.length) : base;
+}
+
+export interface DirectoryListing {
+  /** Regular files (symbolic links followed) with a model extension, sorted by name. */
+  readonly files: string[];
+  /** Entries that look like models but are not regular files (FIFOs, sockets, devices), with what they are. */
+  readonly skipped: { readonly file: string; readonly reason: string }[];
+}
+
+function entryKind(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * Expands a directory to the model files directly inside it; null when
+ * `dir` is not a directory. Only regular files count: reading a FIFO in a
+ * folder would block the run until something writes to it, so such entries
+ * are listed in `skipped` instead. Symbolic links are followed.
+ */
+export async function expandDirectory(dir: string): Promise<DirectoryListing | null> {
   let st;
   try {
     st = await stat(dir);
@@ -311,9 +358,26 @@ export async function expandDirectory(dir: string): Promise<string[] | null> {
     return null;
   }
   if (!st.isDirectory()) return null;
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && MODEL_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x)))
-    .map((e) => path.join(dir, e.name))
-    .sort();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw wrapFsError(err, dir);
+  }
+  const files: string[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  for (const name of names.sort()) {
+    if (!MODEL_EXTENSIONS.some((x) => name.toLowerCase().endsWith(x))) continue;
+    const file = path.join(dir, name);
+    let est;
+    try {
+      est = await stat(file);
+    } catch {
+      skipped.push({ file, reason: 'a broken symbolic link' });
+      continue;
+    }
+    if (est.isFile()) files.push(file);
+    else if (!est.isDirectory()) skipped.push({ file, reason: entryKind(est) });
+  }
+  return { files, skipped };
 }

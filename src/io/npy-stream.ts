@@ -70,7 +70,7 @@ export function readNpyHeaderFromFile(file: string): { header: NpyHeader; size: 
  */
 export function openNpyRows(file: string, chunkBytes = CHUNK_BYTES): (RowSource & { readonly dtype: string }) | null {
   const { header: h, size } = readNpyHeaderFromFile(file);
-  if (h.shape.length !== 2 || h.fortranOrder) return null;
+  if (h.shape.length !== 2 || h.fortranOrder || h.kind === 'U' || h.kind === 'S') return null;
   const [rows, cols] = h.shape;
   const rowBytes = cols * h.itemSize;
   const expected = rows * rowBytes;

@@ -13,7 +13,7 @@
  * source, what was expected and what was found.
  */
 import { InputError } from '../core/errors.js';
-import type { FloatArray, NdArray } from '../core/types.js';
+import type { FloatArray, LoadedArray, NdArray } from '../core/types.js';
 
 export interface NpyHeader {
   version: [number, number];
@@ -25,7 +25,7 @@ export interface NpyHeader {
   dataOffset: number;
   itemSize: number;
   littleEndian: boolean;
-  kind: 'f' | 'i' | 'u' | 'b';
+  kind: 'f' | 'i' | 'u' | 'b' | 'U' | 'S';
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] as const;
@@ -278,7 +278,7 @@ class LiteralParser {
 // dtype descriptors
 
 interface DtypeInfo {
-  kind: 'f' | 'i' | 'u' | 'b';
+  kind: 'f' | 'i' | 'u' | 'b' | 'U' | 'S';
   itemSize: number;
   littleEndian: boolean;
 }
@@ -326,6 +326,10 @@ function parseDescr(descr: PyValue, source: string): DtypeInfo {
     if (ok) {
       const kind = code === '?' ? 'b' : (code as 'f' | 'i' | 'u' | 'b');
       return { kind, itemSize: size, littleEndian: le };
+    }
+    // Strings, for class names: '<U5' holds 5 UTF-32 code units per element, '|S5' 5 bytes.
+    if ((code === 'U' || code === 'S' || code === 'a') && Number.isInteger(size) && size >= 1) {
+      return code === 'U' ? { kind: 'U', itemSize: 4 * size, littleEndian: le } : { kind: 'S', itemSize: size, littleEndian: le };
     }
   }
   const extended = code === 'f' && (m?.[3] === '12' || m?.[3] === '16');
@@ -528,6 +532,8 @@ function elementCode(kind: NpyHeader['kind'], itemSize: number): number {
       return itemSize === 1 ? I1 : itemSize === 2 ? I2 : itemSize === 4 ? I4 : I8;
     case 'u':
       return itemSize === 1 ? U1 : itemSize === 2 ? U2 : itemSize === 4 ? U4 : U8;
+    default:
+      throw new Error(`internal: no numeric decoder for dtype kind '${kind}'`);
   }
 }
 
@@ -645,6 +651,12 @@ export function decodeNpyRows(bytes: Uint8Array, h: NpyHeader, count: number): F
  */
 export function parseNpy(bytes: Uint8Array, source: string): NdArray {
   const h = parseNpyHeader(bytes, source);
+  if (h.kind === 'U' || h.kind === 'S') {
+    throw new InputError(
+      `expected a numeric array, found strings (dtype '${h.dtype}'); an array of class names is read only as labels`,
+      source,
+    );
+  }
   const ndim = h.shape.length;
   if (ndim !== 1 && ndim !== 2) {
     const what = ndim === 0 ? ' (a 0-D scalar)' : '';
@@ -663,4 +675,52 @@ export function parseNpy(bytes: Uint8Array, source: string): NdArray {
   }
   const data = decodeData(bytes, h, n);
   return { data, shape: h.shape, dtype: h.dtype };
+}
+
+/** Decodes one NUL-padded element of a '<U'/'>U' (UTF-32) or '|S' (bytes, read as UTF-8) array; numpy drops trailing NULs. */
+function decodeStringItem(bytes: Uint8Array, at: number, h: NpyHeader, utf8: { decode(b: Uint8Array): string }): string {
+  if (h.kind === 'S') {
+    let end = at + h.itemSize;
+    while (end > at && bytes[end - 1] === 0) end--;
+    return utf8.decode(bytes.subarray(at, end));
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let s = '';
+  for (let k = 0; k < h.itemSize; k += 4) {
+    const cp = view.getUint32(at + k, h.littleEndian);
+    if (cp === 0) {
+      // Only trailing NULs end the string; an embedded one is kept, as numpy does.
+      let rest = 0;
+      for (let q = k; q < h.itemSize; q += 4) rest |= view.getUint32(at + q, h.littleEndian);
+      if (rest === 0) break;
+    }
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new InputError(`invalid unicode code point ${cp} in a '${h.dtype}' array`, '');
+    s += String.fromCodePoint(cp);
+  }
+  return s;
+}
+
+/**
+ * Labels from a `.npy`: numbers as parseNpy reads them, or — for NumPy unicode
+ * (`<U5`) and byte (`|S5`) string arrays — class names (1-D only).
+ */
+export function parseNpyLabels(bytes: Uint8Array, source: string): LoadedArray {
+  const h = parseNpyHeader(bytes, source);
+  if (h.kind !== 'U' && h.kind !== 'S') return parseNpy(bytes, source);
+  if (h.shape.length !== 1) {
+    throw new InputError(`string labels: expected a 1-D array of class names, found shape ${formatShape(h.shape)}`, source);
+  }
+  const n = h.shape[0];
+  const expected = n * h.itemSize;
+  if (bytes.length - h.dataOffset < expected) {
+    throw new InputError(`truncated data: expected ${expected} bytes for ${n} strings of dtype '${h.dtype}', found ${bytes.length - h.dataOffset}`, source);
+  }
+  const utf8 = new TextDecoder('utf-8');
+  const strings: string[] = new Array<string>(n);
+  try {
+    for (let i = 0; i < n; i++) strings[i] = decodeStringItem(bytes, h.dataOffset + i * h.itemSize, h, utf8);
+  } catch (err) {
+    throw new InputError((err as Error).message, source);
+  }
+  return { strings, shape: [n], dtype: 'string' };
 }

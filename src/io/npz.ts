@@ -16,8 +16,8 @@
 import path from 'node:path';
 import * as zlib from 'node:zlib';
 import { InputError } from '../core/errors.js';
-import type { NdArray } from '../core/types.js';
-import { parseNpy } from './npy.js';
+import type { LoadedArray, NdArray } from '../core/types.js';
+import { parseNpy, parseNpyLabels } from './npy.js';
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -214,8 +214,13 @@ export function zipEntryBytes(bytes: Uint8Array, entry: ZipEntry, where: string)
   return data;
 }
 
-/** Reads the array stored under `key` (`features` for the entry `features.npy`). */
-export function readNpzEntry(bytes: Uint8Array, key: string, source: string): NdArray {
+/**
+ * Reads the array stored under `key` (`features` for the entry `features.npy`);
+ * with `labels`, a string array (class names) is read too.
+ */
+export function readNpzEntry(bytes: Uint8Array, key: string, source: string): NdArray;
+export function readNpzEntry(bytes: Uint8Array, key: string, source: string, opts: { labels: true }): LoadedArray;
+export function readNpzEntry(bytes: Uint8Array, key: string, source: string, opts?: { labels: boolean }): LoadedArray {
   const where = `${source}#${key}`;
   const entries = zipEntries(bytes, source);
   const entry = entries.find((e) => e.name === `${key}.npy`);
@@ -226,5 +231,6 @@ export function readNpzEntry(bytes: Uint8Array, key: string, source: string): Nd
     }
     throw new InputError(`no key '${key}' in ${path.basename(source)}; keys: ${listKeys(keys)}`, where);
   }
-  return parseNpy(zipEntryBytes(bytes, entry, where), where);
+  const entryBytes = zipEntryBytes(bytes, entry, where);
+  return opts?.labels ? parseNpyLabels(entryBytes, where) : parseNpy(entryBytes, where);
 }

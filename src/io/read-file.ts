@@ -4,7 +4,7 @@
  * files over 2 GiB — the limit of fs.readFile — also load; fs errors become
  * InputErrors naming the file.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Buffer, constants as bufferConstants } from 'node:buffer';
 import { InputError } from '../core/errors.js';
 
@@ -19,6 +19,26 @@ export function wrapFsError(err: unknown, file: string): InputError {
   return new InputError(`cannot read file (${code ?? (err instanceof Error ? err.message : String(err))})`, file);
 }
 
+/** Reads a stream-like file (FIFO, character device) until end of file, into one buffer at offset 0. */
+async function readToEnd(fh: FileHandle): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafeSlow(1 << 20);
+    const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    total += bytesRead;
+  }
+  const out: Uint8Array = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 /** Reads the whole file into a Uint8Array with byteOffset 0. */
 export async function readWholeFile(file: string): Promise<Uint8Array> {
   let fh;
@@ -30,6 +50,8 @@ export async function readWholeFile(file: string): Promise<Uint8Array> {
   try {
     const st = await fh.stat();
     if (st.isDirectory()) throw new InputError('expected a file, found a directory', file);
+    // A FIFO or process substitution (`m=<(cat f.npy)`) reports size 0: read it to its end instead.
+    if (!st.isFile()) return await readToEnd(fh);
     const size = st.size;
     if (size > bufferConstants.MAX_LENGTH) {
       throw new InputError(

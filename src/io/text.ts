@@ -2,7 +2,8 @@
  * Labels (and other per-sample values) from text: a CSV/TSV file with a
  * header row, or one value per line.
  *
- * CSV follows RFC 4180: fields separated by commas (tabs for .tsv), quoted
+ * CSV follows RFC 4180: fields separated by commas, tabs or semicolons (the
+ * one the header line uses most; tabs by default for .tsv), quoted
  * fields may hold separators, newlines and doubled quotes; CRLF or LF line
  * ends; a UTF-8 byte-order mark and a trailing blank line are ignored.
  * Unquoted fields are trimmed. When every value of the chosen column is a
@@ -52,7 +53,11 @@ interface Row {
   readonly line: number;
 }
 
-/** RFC 4180 parser. Rows that are entirely empty (blank lines) are dropped. */
+/**
+ * RFC 4180 parser. Blank lines at the end of the file are dropped; a blank
+ * line before other rows is kept (as one empty field), so that a missing
+ * label is reported with its line instead of shifting every later label.
+ */
 export function parseCsv(text: string, sep: string, source: string): Row[] {
   const rows: Row[] = [];
   let fields: string[] = [];
@@ -70,7 +75,7 @@ export function parseCsv(text: string, sep: string, source: string): Row[] {
   };
   const endRow = (): void => {
     endField();
-    if (!(fields.length === 1 && fields[0] === '' )) rows.push({ fields, line: rowLine });
+    rows.push({ fields, line: rowLine });
     fields = [];
   };
   while (i < n) {
@@ -126,7 +131,41 @@ export function parseCsv(text: string, sep: string, source: string): Row[] {
   }
   if (inQuotes) throw new InputError(`malformed CSV: expected a closing quote for the field opened at line ${rowLine}, found the end of the file`, source);
   if (field !== '' || quoted || fields.length > 0) endRow();
+  while (rows.length > 0 && isBlank(rows[rows.length - 1])) rows.pop();
   return rows;
+}
+
+function isBlank(r: Row): boolean {
+  return r.fields.length === 1 && r.fields[0] === '';
+}
+
+/** Separators a `.csv`/`.tsv` file may use: comma, tab, semicolon (European spreadsheets). */
+const SEPARATORS = [',', '\t', ';'] as const;
+
+/**
+ * The separator of a delimited file, from its first line (outside quotes):
+ * the candidate that occurs most often, the layout's default on a tie or when
+ * none occurs (a one-column file).
+ */
+export function detectSeparator(text: string, fallback: string): string {
+  let inQuotes = false;
+  const counts = new Map<string, number>();
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') inQuotes = !inQuotes;
+    else if (!inQuotes && (c === '\n' || c === '\r')) break;
+    else if (!inQuotes && (SEPARATORS as readonly string[]).includes(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let best = fallback;
+  let bestCount = counts.get(fallback) ?? 0;
+  for (const sep of SEPARATORS) {
+    const n = counts.get(sep) ?? 0;
+    if (n > bestCount) {
+      best = sep;
+      bestCount = n;
+    }
+  }
+  return best;
 }
 
 function finish(values: string[], where: string, firstLine: (i: number) => number): LoadedArray {
@@ -158,8 +197,8 @@ export function readTextLabels(bytes: Uint8Array, source: string, column?: strin
     const lines = text.split(/\r\n|\n|\r/);
     while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
     const values = lines.map((l) => l.trim());
-    const multi = values.findIndex((v) => /[,\t]/.test(v) && !isNumber(v));
-    if (multi >= 0 && values.every((v) => /[,\t]/.test(v))) {
+    const multi = values.findIndex((v) => /[,\t;]/.test(v) && !isNumber(v));
+    if (multi >= 0 && values.every((v) => /[,\t;]/.test(v))) {
       throw new InputError(
         `expected one value per line, found several fields on line ${multi + 1} ('${values[multi].slice(0, 40)}'); name the file .csv (with a header row) to read columns`,
         where,
@@ -168,7 +207,7 @@ export function readTextLabels(bytes: Uint8Array, source: string, column?: strin
     return finish(values, where, (i) => i + 1);
   }
 
-  const sep = layout === 'tsv' ? '\t' : ',';
+  const sep = detectSeparator(text, layout === 'tsv' ? '\t' : ',');
   const rows = parseCsv(text, sep, where);
   if (rows.length === 0) throw new InputError('expected a header row and values, found an empty file', where);
   const first = rows[0].fields;
@@ -177,6 +216,7 @@ export function readTextLabels(bytes: Uint8Array, source: string, column?: strin
   const body = headerless ? rows : rows.slice(1);
   const width = header.length;
   for (const r of body) {
+    if (isBlank(r) && width > 1) throw new InputError(`expected a value on every row, found an empty line at line ${r.line}`, where);
     if (r.fields.length !== width) {
       throw new InputError(
         `expected ${width} field${width === 1 ? '' : 's'} on every row (as in the ${headerless ? 'first row' : 'header'}), found ${r.fields.length} on line ${r.line}`,

@@ -9,10 +9,9 @@ function field(v: string | number | null): string {
 
 export function renderCsv(r: Report): string {
   const ids = r.scorers.map((s) => s.id);
-  const position = new Map(r.ranking.order.map((n, i) => [n, i + 1]));
-  const header = ['position', 'model', 'status', 'd', ...ids.flatMap((id) => [id, `${id}_rank`]), 'aggregate', 'message'];
+  const header = ['position', 'model', 'status', 'd', ...ids.flatMap((id) => [id, `${id}_rank`]), 'aggregate', 'probs_kind', 'message'];
   const rows = r.models.map((m) => [
-    m.aggregate === null ? null : position.get(m.name)!,
+    m.position,
     m.name,
     m.status,
     featureDim(m),
@@ -21,6 +20,7 @@ export function renderCsv(r: Report): string {
       return s && s.value !== null ? [s.value, s.rank] : [null, null];
     }),
     m.aggregate,
+    m.inputs.probs?.kind ?? null,
     m.message ?? null,
   ]);
   return [header, ...rows].map((row) => row.map(field).join(',')).join('\n') + '\n';

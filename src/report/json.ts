@@ -8,10 +8,5 @@ export function renderJson(r: Report): string {
 
 /** One line per model in ranked order, for streaming consumers. */
 export function renderNdjson(r: Report): string {
-  const position = new Map(r.ranking.order.map((n, i) => [n, i + 1]));
-  return (
-    r.models
-      .map((m) => JSON.stringify({ position: position.get(m.name) ?? null, ...m }))
-      .join('\n') + '\n'
-  );
+  return r.models.map((m) => JSON.stringify(m)).join('\n') + '\n';
 }

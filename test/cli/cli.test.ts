@@ -112,7 +112,7 @@ describe('ranking the demo zoo', () => {
   it('csv, markdown and ndjson formats', async () => {
     const csv = await runCli([MANIFEST, '-f', 'csv', '-s', 'logme']);
     const lines = csv.stdout.trim().split('\n');
-    expect(lines[0]).toBe('position,model,status,d,logme,logme_rank,aggregate,message');
+    expect(lines[0]).toBe('position,model,status,d,logme,logme_rank,aggregate,probs_kind,message');
     expect(lines).toHaveLength(6);
     expect(lines[1]).toMatch(/^1,/);
     const md = await runCli([MANIFEST, '-f', 'markdown', '-s', 'logme']);

@@ -610,7 +610,7 @@ describe('loader helpers', () => {
   });
 
   it('expandDirectory lists every model format, not labels or PyTorch files', async () => {
-    const files = (await expandDirectory(DIR))!.map((f) => path.basename(f));
+    const files = (await expandDirectory(DIR))!.files.map((f) => path.basename(f));
     for (const f of ['bundle_stored.npz', 'features_plain.feather', 'features_list.arrow', 'features_columns.arrows', 'features_f8.npy']) expect(files).toContain(f);
     for (const f of ['labels.csv', 'labels.txt', 'model.pt', 'legacy.pth', 'expected.json']) expect(files).not.toContain(f);
   });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { mulberry32 } from '../helpers/random.js';
 import { InputError } from '../../src/core/errors.js';
-import { halfToFloat, parseNpy, parseNpyHeader } from '../../src/io/npy.js';
+import { halfToFloat, parseNpy, parseNpyHeader, parseNpyLabels } from '../../src/io/npy.js';
 import { loadArray } from '../../src/io/load.js';
 
 const loadNpy = (file: string) => loadArray({ path: file });
@@ -259,7 +259,6 @@ describe('parseNpyHeader: the Python literal', () => {
     for (const [descr, re] of [
       ['<f16', /unsupported dtype '<f16' \(extended precision float\); expected one of f2 f4 f8/],
       ['<c16', /unsupported dtype '<c16' \(complex\)/],
-      ['<U5', /unsupported dtype '<U5' \(unicode string\)/],
       ['<M8[ns]', /unsupported dtype '<M8\[ns\]'/],
       ['<i3', /unsupported dtype '<i3'; expected one of/],
       ['float32', /unsupported dtype 'float32'/],
@@ -267,6 +266,22 @@ describe('parseNpyHeader: the Python literal', () => {
       const err = inputError(() => parseNpyHeader(buildNpy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (1,), }`), 'd.npy'));
       expect(err.message).toMatch(re);
     }
+  });
+
+  it('reads unicode and byte string arrays as class names for labels only', () => {
+    const body = (items: string[], width: number): Uint8Array => {
+      const b = new Uint8Array(items.length * width * 4);
+      const dv = new DataView(b.buffer);
+      items.forEach((s, i) => Array.from(s).forEach((ch, k) => dv.setUint32((i * width + k) * 4, ch.codePointAt(0)!, true)));
+      return b;
+    };
+    const u = buildNpy("{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }", body(['cat', 'dög', 'mouse'], 5));
+    expect(parseNpyLabels(u, 'u.npy')).toEqual({ strings: ['cat', 'dög', 'mouse'], shape: [3], dtype: 'string' });
+    expect(inputError(() => parseNpy(u, 'u.npy')).message).toMatch(/expected a numeric array, found strings \(dtype '<U5'\)/);
+    const s = buildNpy("{'descr': '|S4', 'fortran_order': False, 'shape': (2,), }", new Uint8Array([0x63, 0x61, 0x74, 0, 0x62, 0x69, 0x72, 0x64]));
+    expect(parseNpyLabels(s, 's.npy')).toMatchObject({ strings: ['cat', 'bird'] });
+    const two = buildNpy("{'descr': '<U2', 'fortran_order': False, 'shape': (1, 1), }", body(['ab'], 2));
+    expect(inputError(() => parseNpyLabels(two, 'two.npy')).message).toMatch(/expected a 1-D array of class names, found shape \(1, 1\)/);
   });
 
   it('refuses unknown format versions and invalid UTF-8 in a version 3 header', () => {

@@ -65,10 +65,17 @@ export interface DiscoResult {
   readonly value: number;
   readonly warnings: string[];
   readonly details: DiscoDetails;
+  readonly uninformative?: string;
 }
 
-/** Relative margin of the A9 collapse diagnostic: max_g ncc_g ≤ (1 + margin)·Σ π_c². */
-const COLLAPSE_MARGIN = 0.01;
+/**
+ * Below this share of the way from the prior Σπ_c² to perfect separation, the
+ * best group's posteriors count as uninformative (README, DISCO "Feature
+ * scale matters"): the score then mostly reflects the feature scale.
+ */
+const UNINFORMATIVE_GAIN = 0.05;
+/** …and below this relative lift of the true-class posterior over the prior. */
+const UNINFORMATIVE_LIFT = 0.25;
 
 // ---------------------------------------------------------------------------
 // Options.
@@ -334,12 +341,18 @@ export function discoScore(f: Matrix, t: Targets, opts: DiscoOptions): DiscoResu
   let value = 0;
   for (let g = 0; g < groups; g++) value += ratio[g] * per[g];
 
+  let uninformative: string | undefined;
   if (cls && nccAll) {
-    const collapsed = (ncc: number[]): boolean => Math.max(...ncc) <= cls.prior * (1 + COLLAPSE_MARGIN);
-    if (collapsed(per)) {
+    // Uninformative: the best group gets little of the way from the prior towards perfect
+    // separation, and its true-class posterior is barely above the prior (with 200
+    // classes, 0.033 against 0.005 is little of the way but 6.5 times the prior).
+    const best = (ncc: number[]): number => Math.max(...ncc);
+    const gain = (ncc: number[]): number => (best(ncc) - cls.prior) / (1 - cls.prior);
+    const near = (ncc: number[]): boolean => gain(ncc) < UNINFORMATIVE_GAIN && best(ncc) < (1 + UNINFORMATIVE_LIFT) * cls.prior;
+    if (near(per)) {
       const head =
-        `DISCO: every group's NCC (max ${Math.max(...per).toPrecision(4)}) is within ${COLLAPSE_MARGIN * 100}% ` +
-        `of the class prior Σπ_c² = ${cls.prior.toPrecision(4)}`;
+        `DISCO: every group's class posteriors are close to the class prior (best group ${Math.max(...per).toPrecision(4)} against ` +
+        `Σπ_c² = ${cls.prior.toPrecision(4)}, ${(100 * Math.max(0, gain(per))).toPrecision(2)}% of the way to perfect separation)`;
       // A9: is the feature scale to blame? Re-run the groups (O(N·C·k), no new PCA) at unit mean variance.
       let rescaled: number[] | undefined;
       if (opts.rescale === 'none') {
@@ -347,15 +360,17 @@ export function discoScore(f: Matrix, t: Targets, opts: DiscoOptions): DiscoResu
         for (let q = 0; q < z.length; q++) z[q] *= inv;
         rescaled = nccAll(z);
       }
-      if (rescaled !== undefined && !collapsed(rescaled)) {
+      if (rescaled !== undefined && !near(rescaled)) {
         let would = 0;
         for (let g = 0; g < groups; g++) would += ratio[g] * rescaled[g];
         warnings.push(
           `${head}: at this feature scale (mean per-dimension variance ${meanVariance.toPrecision(3)}) the unit-covariance ` +
-            `Gaussian cannot tell the classes apart; with --disco-rescale unit-variance DISCO would be ${would.toPrecision(4)}`,
+            `Gaussian cannot tell the classes apart, so DISCO reflects the scale, not the features; with --disco-rescale unit-variance it would be ${would.toPrecision(4)}`,
         );
+        uninformative = `the class posteriors are near the prior at this feature scale; try --disco-rescale unit-variance`;
       } else {
         warnings.push(`${head}: no spectral group separates the classes${rescaled ? ' (neither at this scale nor at unit variance)' : ''}`);
+        uninformative = 'no spectral group separates the classes';
       }
     }
   }
@@ -373,7 +388,7 @@ export function discoScore(f: Matrix, t: Targets, opts: DiscoOptions): DiscoResu
     mean_variance: meanVariance,
     ...(cls ? { prior: cls.prior } : {}),
   };
-  return { value, warnings, details };
+  return uninformative ? { value, warnings, details, uninformative } : { value, warnings, details };
 }
 
 export const disco: Scorer = {

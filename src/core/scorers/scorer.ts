@@ -13,6 +13,12 @@ export interface ScoreResult {
   readonly warnings: readonly string[];
   /** Scorer-specific detail for the JSON report (per-group values, iterations, …). */
   readonly details?: Readonly<Record<string, unknown>>;
+  /**
+   * Set when the value sits at the uninformative edge of the scorer's range
+   * (saturated, or at its chance value), with the reason: when every model is
+   * in that state, the ranking by this scorer is noise and the report says so.
+   */
+  readonly uninformative?: string;
 }
 
 export interface Scorer {
