@@ -12,6 +12,7 @@ export { columnEvidence, logmeFromProjection } from './core/scorers/logme.js';
 export { leepScore } from './core/scorers/leep.js';
 export { nceFromSourceLabels, rowArgmax } from './core/scorers/nce.js';
 export { toProbabilities, softmaxRows, type ProbsKind } from './core/probs.js';
+export { evaluateScores, weightedTau, weightedTauRanked, decreasingLexRank, kendallTauB, spearmanRho, pearsonR, averageRanks, type Evaluation, type NumericVector } from './core/evaluate.js';
 export { rank, orderModels, type ModelEntry, type ModelResult, type Ranking, type RankOutput, type Cell } from './core/rank.js';
 export { parseNpy } from './io/npy.js';
 export { loadArray, loadNpzBundle, asMatrix, parseRef, isStringArray, type InputRef, type LoadOptions, type NpzBundle } from './io/load.js';
