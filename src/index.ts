@@ -14,6 +14,7 @@ export { nceFromSourceLabels, rowArgmax } from './core/scorers/nce.js';
 export { toProbabilities, softmaxRows, type ProbsKind } from './core/probs.js';
 export { orderModels, TIE_RTOL } from './core/pool.js';
 export { rank, type ModelEntry, type ModelResult, type Ranking, type RankOutput, type Cell } from './core/rank.js';
+export { evaluateScores, weightedTau, weightedTauRanked, decreasingLexRank, kendallTauB, spearmanRho, pearsonR, averageRanks, type Evaluation, type NumericVector } from './core/evaluate.js';
 export { parseNpy } from './io/npy.js';
 export { loadArray, loadNpzBundle, asMatrix, parseRef, isStringArray, type InputRef, type LoadOptions, type NpzBundle } from './io/load.js';
 export { buildReport, SCHEMA_VERSION, type Report } from './report/report.js';
