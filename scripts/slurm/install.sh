@@ -74,7 +74,10 @@ start=$SECONDS
 
 # A fresh machine has empty or stale package lists: try the install as is only
 # when apt already knows a candidate, otherwise (or if that fails) update first.
-if apt-cache policy slurm-wlm 2>/dev/null | grep -q 'Candidate: [0-9]' && install_pkgs; then
+# (The policy is read into a variable first: with pipefail, `grep -q` closing
+# the pipe early would make the pipeline fail.)
+policy=$(apt-cache policy slurm-wlm munge 2>/dev/null || true)
+if [[ $(grep -c 'Candidate: [0-9]' <<<"$policy") -eq 2 ]] && install_pkgs; then
   :
 else
   log "apt-get update"
