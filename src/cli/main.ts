@@ -10,7 +10,6 @@ import { InputError, RankModelsError, UsageError } from '../core/errors.js';
 import { setLinalgBackend, setLinalgThreads, type LinalgBackend } from '../core/linalg/index.js';
 import { orderModels } from '../core/pool.js';
 import { poolOptions, rank, type ModelResult, type RankEvent, type RankOutput } from '../core/rank.js';
-import { DISCO_DEFAULTS } from '../core/scorers/disco.js';
 import { defaultScorers, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
 import type { LoadedArray, Targets } from '../core/types.js';
 import { centreTargets, checkRegressionOffset, checkTargets, makeTargets } from '../core/validate.js';
@@ -27,7 +26,8 @@ import { scoreInWorkers, useModelWorkers, type ModelWorkerData } from './model-w
 import type { Flags, Format } from './options.js';
 import { assertNotAnInput, planOutput, writeReport, type OutputPlan } from './output.js';
 import { inputFiles, plan, type Plan } from './plan.js';
-import { helpText, parseFlags, toolVersion, type OutStream } from './program.js';
+import { runParams } from './params.js';
+import { helpText, parseFlags, toolVersion, type OutStream, type ParamFlags } from './program.js';
 import { closest } from './suggest.js';
 
 export type { OutStream } from './program.js';
@@ -147,7 +147,16 @@ interface Scored {
 }
 
 /** Loads and scores every model (on worker threads when that pays), then orders them. */
-async function scoreAll(p: Plan, flags: Flags, targets: Targets, ctx: LoadContext, engine: ReturnType<typeof configureEngine>, io: CliIO): Promise<Scored> {
+async function scoreAll(
+  p: Plan,
+  flags: Flags,
+  paramFlags: ParamFlags,
+  targets: Targets,
+  ctx: LoadContext,
+  engine: ReturnType<typeof configureEngine>,
+  io: CliIO,
+  warn: (msg: string) => void,
+): Promise<Scored> {
   const parallel = useModelWorkers(p.models, engine.threads, engine.workers);
   // Sequentially, models are loaded first (their inputs decide the default scorers); on workers, the specs do.
   const loaded = [];
@@ -167,13 +176,7 @@ async function scoreAll(p: Plan, flags: Flags, targets: Targets, ctx: LoadContex
   if (flags.sortBy && !ids.includes(flags.sortBy as ScorerId)) {
     throw new UsageError(`--sort-by ${flags.sortBy}: that scorer is not selected (selected: ${ids.join(', ')})`);
   }
-  const params: ScorerParams = {
-    disco: {
-      groups: flags.discoGroups ?? DISCO_DEFAULTS.groups,
-      components: flags.discoComponents ?? DISCO_DEFAULTS.components,
-      rescale: flags.discoRescale ?? DISCO_DEFAULTS.rescale,
-    },
-  };
+  const params = runParams(ids, paramFlags, p.params, warn);
   const sortBy = flags.sortBy as ScorerId | undefined;
   const onEvent = makeProgress(flags.progress, flags.quiet, io.stderr);
   if (!parallel) {
@@ -260,7 +263,7 @@ async function runRank(argv: string[], io: CliIO): Promise<number> {
   else if (targets.type === 'regression') runWarnings.push(...checkRegressionOffset(targets));
   runWarnings.forEach((w) => warn(`${escapeControls(labelsWhere)}: ${w}`));
 
-  const { out, infos, ids, params } = await scoreAll(p, flags, targets, ctx, engine, io);
+  const { out, infos, ids, params } = await scoreAll(p, flags, parsed.params, targets, ctx, engine, io, warn);
   const report = buildReport(out, {
     toolVersion: toolVersion(),
     startedAt: started,

@@ -59,9 +59,6 @@ export const flagsSchema = z.object({
   centerTargets: z.boolean().default(false),
   debug: z.boolean().default(false),
   threads: numberFlag({ integer: true, min: 1 }).optional(),
-  discoGroups: numberFlag({ integer: true, min: 1 }).optional(),
-  discoComponents: numberFlag({ integer: true, min: 1 }).optional(),
-  discoRescale: z.enum(['none', 'unit-variance']).optional(),
 });
 
 export type Flags = z.infer<typeof flagsSchema>;
@@ -84,6 +81,8 @@ export const manifestSchema = z
     task: z.enum(TASKS).optional(),
     labels: ref.optional(),
     scorers: z.array(scorerId).min(1).optional(),
+    /** Scorer parameters by scorer id, e.g. `params: {knn: {k: 5}}`; values are checked against each scorer's declaration. */
+    params: z.record(scorerId, z.record(z.string(), z.unknown())).optional(),
     ground_truth: ref.optional(),
     models: z
       .array(

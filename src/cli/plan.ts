@@ -22,6 +22,8 @@ export interface Plan {
   scorers?: ScorerId[];
   /** The manifest file, when one was given (an input the report must never overwrite). */
   manifest?: string;
+  /** The manifest's scorer parameters, with the manifest as given on the command line (for messages). */
+  params?: { file: string; params: NonNullable<Manifest['params']> };
   /** Things the user should know about how arguments were read (skipped folder entries); printed on stderr. */
   notes: string[];
 }
@@ -121,6 +123,7 @@ export async function plan(args: string[], flags: Flags, cwd: string): Promise<P
     if (m.labels) out.labels = refFromManifest(m.labels, base);
     if (m.task) out.task = m.task;
     if (m.scorers) out.scorers = m.scorers as ScorerId[];
+    if (m.params) out.params = { file: manifests[0], params: m.params };
     m.models.forEach((model, i) => {
       const spec: ModelSpec = { name: model.name, origin: `${manifests[0]}: models[${i}]` };
       if (model.features) spec.features = refFromManifest(model.features, base);

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
-import { DISCO_DEFAULTS } from '../core/scorers/disco.js';
-import { scorerIds } from '../core/scorers/index.js';
+import { scorerIds, scorers } from '../core/scorers/index.js';
+import { describeDomain, paramFlag } from '../core/scorers/params.js';
 import { FORMATS, TASKS, flagsSchema, parseOrThrow, type Flags } from './options.js';
 
 export interface OutStream {
@@ -27,10 +27,36 @@ const FLAG_NAMES: Record<string, string> = {
   task: '--task',
   progress: '--progress',
   threads: '--threads',
-  discoGroups: '--disco-groups',
-  discoComponents: '--disco-components',
-  discoRescale: '--disco-rescale',
 };
+
+/** commander's attribute name for a long flag: `--disco-groups` → `discoGroups`. */
+function attributeName(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Scorer parameter flags as given on the command line: raw strings by scorer id and parameter name. */
+export type ParamFlags = Record<string, Record<string, string>>;
+
+/** One flag per declared scorer parameter (params.ts): `--<id>-<name>`. */
+function addParamOptions(program: Command): void {
+  for (const id of scorerIds) {
+    for (const [name, spec] of Object.entries(scorers[id].params ?? {})) {
+      const option = new Option(`${paramFlag(id, name)} <value>`, `${scorers[id].title}: ${spec.help} (${describeDomain(spec)}; default ${String(spec.default)})`);
+      program.addOption(spec.type === 'enum' ? option.choices(spec.values) : option);
+    }
+  }
+}
+
+function paramFlags(opts: Record<string, unknown>): ParamFlags {
+  const out: ParamFlags = {};
+  for (const id of scorerIds) {
+    for (const name of Object.keys(scorers[id].params ?? {})) {
+      const v = opts[attributeName(paramFlag(id, name))];
+      if (v !== undefined) (out[id] ??= {})[name] = String(v);
+    }
+  }
+  return out;
+}
 
 let version: string | undefined;
 export function toolVersion(): string {
@@ -62,9 +88,6 @@ function buildProgram(out: { stdout: OutStream; stderr: OutStream }): Command {
     .addOption(new Option('--progress <mode>', 'progress on stderr').choices(['auto', 'plain', 'none']).default('auto'))
     .option('--expect-top <name>', 'CI gate: exit 4 unless NAME ranks first (alone)')
     .option('--min-margin <x>', 'CI gate: exit 4 unless the best model leads by at least X on the ordering key')
-    .option('--disco-groups <G>', `DISCO: number of spectral groups (default ${DISCO_DEFAULTS.groups})`)
-    .option('--disco-components <k>', `DISCO: PCA components before grouping (default ${DISCO_DEFAULTS.components})`)
-    .addOption(new Option('--disco-rescale <mode>', 'DISCO: rescale features to unit mean variance first').choices(['none', 'unit-variance']))
     .option('--threads <n>', 'worker threads for the large linear-algebra kernels (default: all cores)')
     .option('--debug', 'print stack traces of internal errors')
     .version(toolVersion(), '-V, --version')
@@ -83,6 +106,7 @@ function buildProgram(out: { stdout: OutStream; stderr: OutStream }): Command {
       outputError: () => undefined,
     })
     .allowExcessArguments(true);
+  addParamOptions(program);
   return program;
 }
 
@@ -93,7 +117,7 @@ export function helpText(): string {
 }
 
 /** Parses the flags of a rank run; null when help or the version was printed (exit 0). */
-export function parseFlags(argv: string[], out: { stdout: OutStream; stderr: OutStream }): { flags: Flags; args: string[] } | null {
+export function parseFlags(argv: string[], out: { stdout: OutStream; stderr: OutStream }): { flags: Flags; args: string[]; params: ParamFlags } | null {
   const program = buildProgram(out);
   try {
     program.parse(argv, { from: 'user' });
@@ -104,5 +128,6 @@ export function parseFlags(argv: string[], out: { stdout: OutStream; stderr: Out
     }
     throw err;
   }
-  return { flags: parseOrThrow(flagsSchema, program.opts(), '', FLAG_NAMES), args: program.args };
+  const opts = program.opts();
+  return { flags: parseOrThrow(flagsSchema, opts, '', FLAG_NAMES), args: program.args, params: paramFlags(opts) };
 }

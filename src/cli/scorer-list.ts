@@ -1,6 +1,7 @@
 /** `rank-models scorers`: every scorer with its inputs, tasks, direction and citation (text or JSON). */
 import { UsageError } from '../core/errors.js';
 import { coreScorerIds, scorerIds, scorers } from '../core/scorers/index.js';
+import { describeDomain, paramFlag } from '../core/scorers/params.js';
 
 function wantsJson(argv: readonly string[]): boolean {
   let json = false;
@@ -27,15 +28,28 @@ export function renderScorerList(argv: readonly string[]): string {
     higher_is_better: scorers[id].higherIsBetter,
     default: coreScorerIds.includes(id),
     description: scorers[id].description,
+    cost: scorers[id].cost,
     citation: scorers[id].citation,
+    params: Object.entries(scorers[id].params ?? {}).map(([name, spec]) => ({
+      name,
+      flag: paramFlag(id, name),
+      type: spec.type,
+      default: spec.default,
+      accepts: describeDomain(spec),
+      help: spec.help,
+    })),
   }));
   if (json) return JSON.stringify(list, null, 2) + '\n';
+  const pad = ' '.repeat(4);
   return list
     .map(
       (s) =>
-        `${s.id.padEnd(8)} ${s.title} (${s.higher_is_better ? 'higher' : 'lower'} is better)\n` +
-        `         inputs: ${s.inputs.join(', ')} · tasks: ${s.tasks.join(', ')}${s.default ? ' · default' : ''}\n` +
-        `         ${s.description}\n         ${s.citation}\n`,
+        `${s.id} — ${s.title} (${s.higher_is_better ? 'higher' : 'lower'} is better)${s.default ? ' · default' : ''}\n` +
+        `${pad}inputs: ${s.inputs.join(', ')} · tasks: ${s.tasks.join(', ')}\n` +
+        `${pad}${s.description}\n` +
+        `${pad}cost: ${s.cost}\n` +
+        s.params.map((p) => `${pad}${p.flag} (${p.accepts}; default ${String(p.default)}): ${p.help}\n`).join('') +
+        `${pad}${s.citation}\n`,
     )
-    .join('');
+    .join('\n');
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, runCli } from '../helpers/cli.js';
@@ -161,6 +162,30 @@ describe('DISCO from the command line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--disco-groups: expected a whole number/);
     expect((await runCli([MANIFEST, '--disco-rescale', 'zscore'])).code).toBe(2);
+  });
+
+  it('parameters come from the manifest, the flags override them, and both are checked against the declaration', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rank-models-params-'));
+    const manifest = (params: string): string => {
+      const f = path.join(dir, 'm.yaml');
+      writeFileSync(
+        f,
+        `labels: ${path.join(DEMO, 'labels.npy')}\nscorers: [disco]\nparams:\n${params}\nmodels:\n  - {name: vit, features: ${path.join(DEMO, 'vit_b16.npy')}}\n`,
+      );
+      return f;
+    };
+    const fromManifest = JSON.parse((await runCli([manifest('  disco: {groups: 2, components: 8}'), '--json'])).stdout);
+    expect(fromManifest.scorers[0].params).toEqual({ groups: 2, components: 8, rescale: 'none' });
+    const overridden = JSON.parse((await runCli([manifest('  disco: {groups: 2, components: 8}'), '--json', '--disco-groups', '4'])).stdout);
+    expect(overridden.scorers[0].params).toEqual({ groups: 4, components: 8, rescale: 'none' });
+    const bad = await runCli([manifest('  disco: {groups: 0}')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/m\.yaml: params\.disco\.groups: expected a whole number ≥ 1, got 0/);
+    const unknown = await runCli([manifest('  disco: {group: 4}')]);
+    expect(unknown.stderr).toMatch(/params\.disco\.group: disco has no parameter 'group' \(its parameters: groups, components, rescale\)/);
+    const unselected = await runCli([MANIFEST, '-s', 'logme', '--disco-groups', '4']);
+    expect(unselected.code).toBe(0);
+    expect(unselected.stderr).toMatch(/--disco-groups: no effect, disco is not selected/);
   });
 
   it('is n/a for multi-label targets and runs on regression targets', async () => {

@@ -26,6 +26,7 @@
  */
 import type { ModelContext } from '../context.js';
 import { ScorerError } from '../errors.js';
+import { resolveParams, type ParamSpecs } from './params.js';
 import { centredPca } from '../linalg/index.js';
 import type { ClassTargets, Matrix, Targets, ValueTargets } from '../types.js';
 import type { Scorer, ScoreResult } from './scorer.js';
@@ -80,7 +81,17 @@ const UNINFORMATIVE_LIFT = 0.25;
 // ---------------------------------------------------------------------------
 // Options.
 
-const OPTION_KEYS = ['groups', 'components', 'rescale'] as const;
+/** DISCO's parameters (flags --disco-groups, --disco-components, --disco-rescale). */
+export const DISCO_PARAMS = {
+  groups: { type: 'integer', default: 8, min: 1, help: 'number of disjoint spectral groups (the authors hard-code 8)' },
+  components: { type: 'integer', default: 128, min: 1, help: 'principal components kept before grouping (the authors\' --pcadim)' },
+  rescale: {
+    type: 'enum',
+    values: ['none', 'unit-variance'],
+    default: 'none',
+    help: 'none (as the reference) or unit-variance: divide the features by one scalar so the mean per-dimension variance is 1',
+  },
+} as const satisfies ParamSpecs;
 
 function positiveInteger(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
@@ -89,21 +100,13 @@ function positiveInteger(v: unknown, name: string): number {
   return v;
 }
 
-/** DISCO options from `ctx.params.disco`, merged over DISCO_DEFAULTS and validated. */
+/** DISCO options from `ctx.params.disco`, merged over the defaults and validated. */
 export function discoOptions(params: Readonly<Record<string, unknown>> | undefined): DiscoOptions {
-  const p = params ?? {};
-  for (const key of Object.keys(p)) {
-    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
-      throw new ScorerError(`DISCO: unknown option ${JSON.stringify(key)} (expected ${OPTION_KEYS.join(', ')})`);
-    }
+  try {
+    return resolveParams('disco', DISCO_PARAMS, params ?? {}, (name) => `DISCO: ${name}`) as unknown as DiscoOptions;
+  } catch (err) {
+    throw new ScorerError((err as Error).message);
   }
-  const groups = p.groups === undefined ? DISCO_DEFAULTS.groups : positiveInteger(p.groups, 'groups');
-  const components = p.components === undefined ? DISCO_DEFAULTS.components : positiveInteger(p.components, 'components');
-  const rescale = p.rescale === undefined ? DISCO_DEFAULTS.rescale : p.rescale;
-  if (rescale !== 'none' && rescale !== 'unit-variance') {
-    throw new ScorerError(`DISCO: rescale must be 'none' or 'unit-variance', got ${JSON.stringify(rescale)}`);
-  }
-  return { groups, components, rescale };
 }
 
 // ---------------------------------------------------------------------------
@@ -401,6 +404,8 @@ export const disco: Scorer = {
     'Zhang et al., Assessing Pre-trained Models for Transfer Learning through Distribution of Spectral Components, AAAI 2025 (arXiv:2412.19085)',
   description:
     'Singular-value-weighted class separability (nearest class mean, identity covariance) of groups of principal components of the features.',
+  cost: 'O(N·D² + D³) for the exact PCA (O(N²·D + N³) when N < D), O(N·D·k) for the scores, O(N·C·k) for the groups',
+  params: DISCO_PARAMS,
   score(ctx: ModelContext): ScoreResult {
     const opts = discoOptions(ctx.params.disco);
     const r = discoScore(ctx.requireFeatures(), ctx.targets, opts);

@@ -59,6 +59,7 @@ export const leep: Scorer = {
   higherIsBetter: true,
   citation: 'Nguyen et al., LEEP: A New Measure to Evaluate Transferability of Learned Representations, ICML 2020 (arXiv:2002.12462)',
   description: 'Mean log-likelihood of the labels under the source head composed with the empirical source→target conditional.',
+  cost: 'O(N·Cs) time, O(C·Cs) memory',
   score(ctx: ModelContext): ScoreResult {
     const t = ctx.targets as ClassTargets;
     const r = leepScore(ctx.requireProbs(), t);

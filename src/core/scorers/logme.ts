@@ -126,6 +126,7 @@ export const logme: Scorer = {
   higherIsBetter: true,
   citation: 'You et al., LogME: Practical Assessment of Pre-trained Models for Transfer Learning, ICML 2021 (arXiv:2102.11005)',
   description: 'Log maximum evidence per sample of a Bayesian linear model on the features (fixed-point iteration).',
+  cost: 'O(N·D² + D³) (O(N²·D + N³) when N < D) for one eigendecomposition of the smaller Gram matrix, then O(k) per target column and iteration',
   score(ctx: ModelContext): ScoreResult {
     return logmeFromProjection(ctx.spectralProjection());
   },

@@ -61,6 +61,7 @@ export const nce: Scorer = {
   higherIsBetter: true,
   citation: 'Tran et al., Transferability and Hardness of Supervised Classification Tasks, ICCV 2019 (arXiv:1908.08142)',
   description: "Negative conditional entropy of the target labels given the source head's predicted classes.",
+  cost: 'O(N + C·Cs)',
   score(ctx: ModelContext): ScoreResult {
     const p = ctx.requireProbs();
     const value = nceFromSourceLabels(rowArgmax(p), p.cols, ctx.targets as ClassTargets);

@@ -5,6 +5,7 @@
  */
 import type { ModelContext } from '../context.js';
 import type { TaskType } from '../types.js';
+import type { ParamSpecs } from './params.js';
 
 export type ScorerInput = 'features' | 'probs';
 
@@ -31,5 +32,9 @@ export interface Scorer {
   readonly higherIsBetter: boolean;
   readonly citation: string;
   readonly description: string;
+  /** Time and memory in one line (`O(N·D² + D³), shares the centred Gram`), for `rank-models scorers` and docs. */
+  readonly cost: string;
+  /** Parameters, each with type, default, range and one line of help (params.ts). */
+  readonly params?: ParamSpecs;
   score(ctx: ModelContext): ScoreResult;
 }
