@@ -138,6 +138,7 @@ export function scoreModel(entry: ModelEntry, targets: Targets, ids: readonly Sc
       scores[id] = { status: 'error', value: null, message: message(err) };
     }
   }
+  ctx.dispose();
   const cells = Object.values(scores) as Cell[];
   const anyOk = cells.some((c) => c.status === 'ok');
   const allNa = cells.length > 0 && cells.every((c) => c.status === 'n/a');

@@ -53,15 +53,15 @@ function targetMatrix(t: Targets): Float64Array {
 
 /**
  * `summary` supplies FᵀT (and FᵀF when it was accumulated while streaming);
- * `f` is the matrix in memory, needed for F Fᵀ when N ≤ D and for FᵀF when the
- * summary has none.
+ * `gram` is the smaller Gram when the caller has it (the model context derives
+ * it from the centred one); otherwise it is built from `f`.
  */
-export function spectralProjection(f: Matrix | null, summary: FeatureSummary, t: Targets): SpectralProjection {
+export function spectralProjection(f: Matrix | null, summary: FeatureSummary, t: Targets, gram: Float64Array | null = null): SpectralProjection {
   const { rows: n, cols: d } = summary;
   const { numTargets, tNorm2 } = targetColumns(t);
 
   if (n > d) {
-    const g = summary.gram ?? gramCols(f!);
+    const g = gram ?? summary.gram ?? gramCols(f!);
     const { values, projected } = symEigProject(g, d, summary.targetProducts, numTargets);
     const p = projected!;
     const cut = Math.max(values[0], 0) * Math.max(n, d) * ZERO_CUT;
@@ -79,7 +79,7 @@ export function spectralProjection(f: Matrix | null, summary: FeatureSummary, t:
 
   // N ≤ D: eigenvectors of F Fᵀ are U directly; keep all N directions (k = N),
   // clipping rounding-level negative eigenvalues to 0 (specs/scorers.md §0, §1.4).
-  const kk = gramRows(f!);
+  const kk = gram ?? gramRows(f!);
   const { values, projected } = symEigProject(kk, n, targetMatrix(t), numTargets);
   const sigma = values.map((v) => (v > 0 ? v : 0));
   return { n, d, sigma, numTargets, x: projected!, tNorm2 };

@@ -17,8 +17,10 @@ export interface FeatureSummary {
   readonly constantColumns: number;
   /** FᵀF (D × D), when asked for (N > D and the rows are streamed, so this pass is the only one). */
   readonly gram: Float64Array | null;
-  /** FᵀT (D × K, row-major) for the K target columns. */
+  /** FᵀT (D × K, row-major) for the K target columns (class sums for classification). */
   readonly targetProducts: Float64Array;
+  /** Σ_i F[i, :] (length D). */
+  readonly colSums: Float64Array;
   readonly numTargets: number;
 }
 
@@ -31,6 +33,7 @@ export function summarize(src: RowSource, t: Targets, opts: { gram: boolean }): 
   const k = t.type === 'classification' ? t.numClasses : t.k;
   const acc = opts.gram ? createGramAccumulator(d) : null;
   const targetProducts = new Float64Array(d * k);
+  const colSums = new Float64Array(d);
   const firstRow = new Float64Array(d);
   const differs = new Uint8Array(d);
   // Columns not yet seen to vary; the comparison stops once every column has varied.
@@ -53,7 +56,11 @@ export function summarize(src: RowSource, t: Targets, opts: { gram: boolean }): 
       // One sum per row: finite exactly when every value is (barring overflow,
       // which the scan below then clears); the position is found only on failure.
       let sum = 0;
-      for (let j = 0; j < d; j++) sum += data[o + j];
+      for (let j = 0; j < d; j++) {
+        const v = data[o + j];
+        sum += v;
+        colSums[j] += v;
+      }
       if (sum - sum !== 0) {
         for (let j = 0; j < d; j++) {
           const v = data[o + j];
@@ -76,5 +83,5 @@ export function summarize(src: RowSource, t: Targets, opts: { gram: boolean }): 
   const gram = acc && nonFinite === null ? acc.result() : null;
   let constantColumns = 0;
   for (let j = 0; j < d; j++) if (differs[j] === 0) constantColumns++;
-  return { rows: n, cols: d, nonFinite, constantColumns, gram, targetProducts, numTargets: k };
+  return { rows: n, cols: d, nonFinite, constantColumns, gram, targetProducts, colSums, numTargets: k };
 }

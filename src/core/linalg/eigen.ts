@@ -1065,6 +1065,100 @@ function leadingByInverseIteration(t: Tridiagonal, m: number): EigenDecompositio
 }
 
 // ---------------------------------------------------------------------------
+// One reduction, many questions.
+
+/**
+ * The spectrum of one symmetric matrix, reduced to tridiagonal form once and
+ * then asked, as often as needed, for its eigenvalues, the projection VᵀB of
+ * any n × k matrix B on all eigenvectors (carried through the reflectors and
+ * rotations, O(n²k)), and its leading m eigenvectors (inverse iteration and
+ * back-transformation, O(n²m)) — so scorers that share a matrix share its
+ * O(n³) reduction (docs/scorers.md, "Shared work"). Holds WebAssembly memory
+ * until release().
+ */
+export class SymSpectrum {
+  /** Eigenvalues, descending. */
+  readonly values: Float64Array;
+  private readonly order: Int32Array;
+  private wasm: WasmTridiagonal | undefined;
+  private js: Tridiagonal | undefined;
+  private vectorCache: { m: number; vectors: Float64Array } | undefined;
+  private readonly scale: number;
+
+  constructor(a: Float64Array, readonly n: number) {
+    const who = 'symSpectrum';
+    checkSquare(a, n, who);
+    const kern = wasmKernelsFor(n);
+    const scale = scaleOf(a, n, who);
+    this.scale = scale;
+    if (kern !== null) this.wasm = tryWasm(() => new WasmTridiagonal(kern, a, n, scale));
+    if (this.wasm === undefined) this.js = tridiagonalizeJs(a, n, who);
+    const t = this.wasm ?? this.js!;
+    const d = Float64Array.from(t.d);
+    implicitQL(d, Float64Array.from(t.e), n, undefined);
+    this.order = descendingOrder(d);
+    this.values = sortedValues(d, this.order, scale);
+  }
+
+  /** VᵀB (n × k row-major, row j for values[j]) for the n × k row-major B. */
+  project(b: Float64Array, k: number): Float64Array {
+    const { n } = this;
+    if (b.length !== n * k) throw new RangeError(`SymSpectrum.project: B has ${b.length} values, expected ${n} × ${k}`);
+    if (k === 0 || n === 0) return new Float64Array(n * k);
+    if (this.wasm !== undefined) {
+      const proj = this.wasm.project(b, k);
+      const d = Float64Array.from(this.wasm.d);
+      implicitQL(d, Float64Array.from(this.wasm.e), n, proj.rotator);
+      proj.rotator.finish?.();
+      return proj.read(descendingOrder(d));
+    }
+    const t = this.js!;
+    const r = new Float64Array(k * n);
+    for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) r[c * n + i] = b[i * k + c];
+    applyReflectors(t, r, k, true);
+    const d = Float64Array.from(t.d);
+    tridiagonalEigen(d, Float64Array.from(t.e), n, r, k);
+    const order = descendingOrder(d);
+    const out = new Float64Array(n * k);
+    for (let j = 0; j < n; j++) {
+      const src = order[j];
+      for (let c = 0; c < k; c++) out[j * k + c] = r[c * n + src];
+    }
+    return out;
+  }
+
+  /** The m leading unit eigenvectors, n × m row-major (column j for values[j]; signs as symEig fixes them). */
+  vectors(m: number): Float64Array {
+    const { n } = this;
+    if (!Number.isInteger(m) || m < 0 || m > n) throw new RangeError(`SymSpectrum.vectors: m must be an integer in 0..${n}, got ${m}`);
+    const cached = this.vectorCache;
+    if (cached !== undefined && cached.m >= m) {
+      if (cached.m === m) return cached.vectors;
+      const out = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) out.set(cached.vectors.subarray(i * cached.m, i * cached.m + m), i * m);
+      return out;
+    }
+    const base = this.js ?? this.fromWasm();
+    // Inverse iteration splits T in place: give it copies.
+    const t: Tridiagonal = { ...base, d: Float64Array.from(base.d), e: Float64Array.from(base.e) };
+    const res = (n > 16 && 2 * m <= n ? leadingByInverseIteration(t, m) : undefined) ?? allByAccumulation({ ...base, d: Float64Array.from(base.d), e: Float64Array.from(base.e) }, m);
+    this.vectorCache = { m, vectors: res.vectors! };
+    return res.vectors!;
+  }
+
+  private fromWasm(): Tridiagonal {
+    const w = this.wasm!;
+    this.js = { n: this.n, work: w.workToJs(), tau: w.tau, d: w.d, e: w.e, scale: this.scale };
+    return this.js;
+  }
+
+  release(): void {
+    this.wasm?.release();
+    this.wasm = undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Test hooks (not part of the package API).
 
 export const eigenTestHooks = {

@@ -140,12 +140,28 @@ export interface GramAccumulator {
  * (same backend; a chunk of another float type than the rows before it
  * starts a new block, which moves rounding only).
  */
-export function createGramAccumulator(d: number): GramAccumulator {
+export function createGramAccumulator(d: number, kind = 'FtF'): GramAccumulator {
   if (!Number.isInteger(d) || d < 0) throw new RangeError(`createGramAccumulator: D must be an integer ≥ 0, got ${d}`);
-  return newAccumulator(d, true, 0);
+  return newAccumulator(d, true, 0, kind);
 }
 
-function newAccumulator(d: number, wantColSums: boolean, rowsHint: number): GramAccumulator {
+/**
+ * How many Gram matrices were built, by kind: every FᵀF accumulator and every
+ * F Fᵀ counts once. Tests read it to check that a run builds each kind of
+ * Gram once per model (docs/scorers.md, "Shared work").
+ */
+export const gramCounter = {
+  counts: {} as Record<string, number>,
+  note(kind: string): void {
+    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+  },
+  reset(): void {
+    this.counts = {};
+  },
+};
+
+function newAccumulator(d: number, wantColSums: boolean, rowsHint: number, kind = 'FtF'): GramAccumulator {
+  gramCounter.note(kind);
   const rt = d > 0 ? activeRuntime() : null;
   if (rt !== null) {
     try {
@@ -270,7 +286,8 @@ function transposeBlock(data: FloatArray, d: number, r0: number, len: number, sc
 const COL_BLOCK = 256;
 
 /** F Fᵀ (N × N, full symmetric, row-major), accumulated in float64. */
-export function gramRows(f: Matrix): Float64Array {
+export function gramRows(f: Matrix, kind: string | null = 'FFt'): Float64Array {
+  if (kind !== null) gramCounter.note(kind);
   const rt = f.rows > 0 && f.cols > 0 ? activeRuntime() : null;
   if (rt !== null) {
     try {

@@ -3,11 +3,11 @@
  * (float64 accumulation, cache-blocked; WebAssembly SIMD on worker threads
  * when available) and the symmetric eigensolver.
  */
-export { classSums, createGramAccumulator, gramCols, gramRows, matTMul } from './gram.js';
+export { classSums, createGramAccumulator, gramCols, gramCounter, gramRows, matTMul } from './gram.js';
 export type { GramAccumulator } from './gram.js';
 export { getLinalgBackend, getLinalgThreads, setLinalgBackend, setLinalgThreads } from './parallel.js';
 export type { LinalgBackend } from './parallel.js';
-export { symEig, symEigProject } from './eigen.js';
+export { SymSpectrum, symEig, symEigProject } from './eigen.js';
 export type { EigenDecomposition, EigenProjection, SymEigOptions } from './eigen.js';
-export { ZERO_CUT, centredPca } from './pca.js';
+export { ZERO_CUT, centredGramCols, centredGramRows, centredPca, projectCentred } from './pca.js';
 export type { Pca } from './pca.js';

@@ -8,7 +8,7 @@
  */
 import { ScorerError } from '../errors.js';
 import type { FloatArray, Matrix } from '../types.js';
-import { createGramAccumulator, gramRows } from './gram.js';
+import { createGramAccumulator, gramCounter, gramRows } from './gram.js';
 import { symEig } from './eigen.js';
 
 /**
@@ -61,11 +61,11 @@ function centreRows(data: FloatArray, d: number, mu: Float64Array, r0: number, l
  * Xcᵀ Xc (D × D) from explicitly centred chunks of rows: no N × D copy, and
  * none of the cancellation of FᵀF − N μ μᵀ on offset features.
  */
-function centredGramCols(f: Matrix, mu: Float64Array): Float64Array {
+export function centredGramCols(f: Matrix, mu: Float64Array): Float64Array {
   const { data, rows: n, cols: d } = f;
   const chunkRows = Math.min(n, Math.max(256, Math.floor(CHUNK_VALUES / d / 256) * 256));
   const buf = new Float64Array(chunkRows * d);
-  const acc = createGramAccumulator(d);
+  const acc = createGramAccumulator(d, 'centred FtF');
   for (let r0 = 0; r0 < n; r0 += chunkRows) {
     const len = Math.min(chunkRows, n - r0);
     centreRows(data, d, mu, r0, len, buf);
@@ -75,7 +75,7 @@ function centredGramCols(f: Matrix, mu: Float64Array): Float64Array {
 }
 
 /** Xc Xcᵀ (N × N), summed over centred blocks of columns. */
-function centredGramRows(f: Matrix, mu: Float64Array): Float64Array {
+export function centredGramRows(f: Matrix, mu: Float64Array): Float64Array {
   const { data, rows: n, cols: d } = f;
   const width = Math.min(d, Math.max(4, Math.floor(CHUNK_VALUES / n)));
   const block = new Float64Array(n * width);
@@ -87,10 +87,12 @@ function centredGramRows(f: Matrix, mu: Float64Array): Float64Array {
       const dst = i * w;
       for (let j = 0; j < w; j++) block[dst + j] = data[src + j] - mu[c0 + j];
     }
-    const g = gramRows({ data: w === width ? block : block.subarray(0, n * w), rows: n, cols: w });
+    // The column blocks add up to one Gram: counted once, below.
+    const g = gramRows({ data: w === width ? block : block.subarray(0, n * w), rows: n, cols: w }, null);
     if (total === undefined) total = g;
     else for (let q = 0; q < g.length; q++) total[q] += g[q];
   }
+  gramCounter.note('centred FFt');
   return total ?? new Float64Array(n * n);
 }
 
@@ -100,7 +102,7 @@ function centredGramRows(f: Matrix, mu: Float64Array): Float64Array {
  * columns of Xc keep both operands in cache; a 4 × 4 register block of Z
  * takes 8 loads per 16 multiply-adds.
  */
-function projectCentred(f: Matrix, mu: Float64Array, v: Float64Array, k: number): Float64Array {
+export function projectCentred(f: Matrix, mu: Float64Array, v: Float64Array, k: number): Float64Array {
   const { data, rows: n, cols: d } = f;
   const kp = (k + 3) & ~3;
   // Vᵀ, zero-padded to kp rows: row c holds eigenvector c.

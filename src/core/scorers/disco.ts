@@ -24,10 +24,9 @@
  * opt-in global rescale to unit mean variance (A9); the regression variant
  * (§1.2), which the authors did not release.
  */
-import type { ModelContext } from '../context.js';
 import { ScorerError } from '../errors.js';
 import { resolveParams, type ParamSpecs } from './params.js';
-import { centredPca } from '../linalg/index.js';
+import { ModelContext } from '../context.js';
 import type { ClassTargets, Matrix, Targets, ValueTargets } from '../types.js';
 import type { Scorer, ScoreResult } from './scorer.js';
 
@@ -278,6 +277,18 @@ function regressionTargets(t: ValueTargets, n: number): { b: Float64Array; m: nu
  * scores, O(N·C·k) (or O(N·m·k)) for the groups.
  */
 export function discoScore(f: Matrix, t: Targets, opts: DiscoOptions): DiscoResult {
+  const ctx = new ModelContext({ name: 'disco', features: f }, t);
+  try {
+    return discoFromContext(ctx, opts);
+  } finally {
+    ctx.dispose();
+  }
+}
+
+/** DISCO on a model context: its PCA is the context's, shared with the other scorers of the model. */
+export function discoFromContext(ctx: ModelContext, opts: DiscoOptions): DiscoResult {
+  const f = ctx.requireFeatures();
+  const t = ctx.targets;
   const { rows: n, cols: d } = f;
   if (t.type === 'multilabel') throw new ScorerError('DISCO does not support multilabel tasks');
   const targetRows = t.type === 'classification' ? t.labels.length : t.n;
@@ -291,8 +302,11 @@ export function discoScore(f: Matrix, t: Targets, opts: DiscoOptions): DiscoResu
   const cls = t.type === 'classification' ? classStatistics(t, n) : undefined;
   const reg = t.type === 'regression' ? regressionTargets(t, n) : undefined;
 
-  const pca = centredPca(f, components);
-  const { z, k, sigma } = pca;
+  const pca = ctx.pca(Math.min(components, n, d));
+  // Our own copies: the rescale below changes them, and the context's are shared.
+  const z = Float64Array.from(pca.z);
+  const sigma = Float64Array.from(pca.sigma);
+  const k = pca.k;
   const meanVariance = pca.trace / (n * d);
   if (opts.rescale === 'unit-variance') {
     // Dividing F by √(mean variance) divides Z and σ by the same scalar; V is unchanged.
@@ -407,8 +421,6 @@ export const disco: Scorer = {
   cost: 'O(N·D² + D³) for the exact PCA (O(N²·D + N³) when N < D), O(N·D·k) for the scores, O(N·C·k) for the groups',
   params: DISCO_PARAMS,
   score(ctx: ModelContext): ScoreResult {
-    const opts = discoOptions(ctx.params.disco);
-    const r = discoScore(ctx.requireFeatures(), ctx.targets, opts);
-    return r;
+    return discoFromContext(ctx, discoOptions(ctx.params.disco));
   },
 };
