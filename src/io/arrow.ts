@@ -2,9 +2,11 @@
  * Reader for Apache Arrow IPC data: the IPC file format (magic `ARROW1`, also
  * Feather v2), and the IPC stream format, uncompressed or with LZ4-frame or
  * ZSTD compressed record batches (pyarrow's `write_feather` uses LZ4 by
- * default). Decoding is apache-arrow's; this module registers the two
- * decompressors with its codec registry, picks the column(s) and copies them
- * into one row-major typed array.
+ * default; polars' `write_ipc(compression="lz4")` writes LZ4 frames with
+ * linked blocks and checksums). Decoding is apache-arrow's; this module
+ * registers the two decompressors with its codec registry (LZ4: ./lz4.ts,
+ * ZSTD: fzstd), picks the column(s) and copies them into one row-major typed
+ * array.
  *
  * Features: a `FixedSizeList<float>` column, a `List<float>` column whose rows
  * all have the same length, or numeric columns, one per dimension. Labels: an
@@ -26,12 +28,12 @@ import {
   type Table,
   type Vector,
 } from 'apache-arrow';
-import { decompress as lz4Decompress } from 'lz4js';
 import { decompress as zstdDecompress } from 'fzstd';
 import { InputError } from '../core/errors.js';
 import type { FloatArray, LoadedArray, NdArray } from '../core/types.js';
 import { verifyArrowIpc } from './arrow-verify.js';
 import { expandSelector, isRowNumber, leftOutWarning, roleByName, type ColumnRole } from './columns.js';
+import { decompressLz4 } from './lz4.js';
 import { getHalfTable } from './npy.js';
 
 // ---------------------------------------------------------------------------
@@ -39,50 +41,27 @@ import { getHalfTable } from './npy.js';
 
 let registered = false;
 
-const LZ4_MAGIC = 0x184d2204;
-const LZ4_BLOCK_MAX = [0, 0, 0, 0, 1 << 16, 1 << 18, 1 << 20, 1 << 22];
-
 /**
- * Walks an LZ4 frame's header and block headers (LZ4 frame format spec) and
- * returns an upper bound of its decompressed size; throws when a block does
- * not fit the data. lz4js trusts these sizes: a corrupt one makes it allocate
- * gigabytes and copy byte by byte, which looks like a hang.
+ * The uncompressed length of the Arrow buffer whose LZ4 frame is `frame`, or
+ * undefined. Arrow IPC stores each compressed buffer as an 8-byte
+ * little-endian uncompressed length followed by the frame; apache-arrow's
+ * reader hands the codec only the frame, as a view starting right after that
+ * prefix (`subarray(8)` of the buffer), so the prefix is the 8 bytes before
+ * the view. It only sizes the output: a wrong value costs a reallocation or
+ * a trimmed copy, never a wrong result, so a future apache-arrow that passes
+ * a copy instead is still decoded correctly.
  */
-export function lz4FrameBound(data: Uint8Array): number {
-  const n = data.length;
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (n < 7 || dv.getUint32(0, true) !== LZ4_MAGIC) throw new Error('LZ4 frame: bad magic number');
-  const flg = data[4];
-  const bd = data[5];
-  if ((flg & 0xc0) !== 0x40) throw new Error('LZ4 frame: unsupported version');
-  const blockChecksum = (flg & 0x10) !== 0;
-  const contentSize = (flg & 0x08) !== 0;
-  const contentChecksum = (flg & 0x04) !== 0;
-  const dictId = (flg & 0x01) !== 0;
-  const maxBlock = LZ4_BLOCK_MAX[(bd >> 4) & 7];
-  if (!maxBlock) throw new Error('LZ4 frame: invalid block size');
-  let p = 6 + (contentSize ? 8 : 0) + (dictId ? 4 : 0) + 1;
-  let bound = 0;
-  for (;;) {
-    if (p + 4 > n) throw new Error('LZ4 frame: truncated (no end mark)');
-    const word = dv.getUint32(p, true);
-    p += 4;
-    if (word === 0) break;
-    const size = word & 0x7fffffff;
-    const stored = (word & 0x80000000) !== 0;
-    if (size > maxBlock || p + size + (blockChecksum ? 4 : 0) > n) throw new Error(`LZ4 frame: block of ${size} bytes does not fit`);
-    bound += stored ? size : maxBlock;
-    p += size + (blockChecksum ? 4 : 0);
-  }
-  if (contentChecksum && p + 4 > n) throw new Error('LZ4 frame: truncated content checksum');
-  return bound;
+function arrowLengthPrefix(frame: Uint8Array): number | undefined {
+  if (frame.byteOffset < 8) return undefined;
+  const v = new DataView(frame.buffer, frame.byteOffset - 8, 8).getBigInt64(0, true);
+  return v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
 }
 
 /** Registers the LZ4-frame and ZSTD decoders with apache-arrow (idempotent). */
 export function registerArrowCodecs(): void {
   if (registered) return;
   compressionRegistry.set(CompressionType.LZ4_FRAME, {
-    decode: (data: Uint8Array) => lz4Decompress(data, lz4FrameBound(data)),
+    decode: (data: Uint8Array) => decompressLz4(data, { sizeHint: arrowLengthPrefix(data) }),
   });
   compressionRegistry.set(CompressionType.ZSTD, {
     decode: (data: Uint8Array) => zstdDecompress(data),

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,10 @@ import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { expectClose } from '../helpers/tolerance.js';
 
 const FMT = path.join(FIXTURES, 'formats');
-const expected = JSON.parse(readFileSync(path.join(FMT, 'expected.json'), 'utf8')) as { logme: number };
+const expected = JSON.parse(readFileSync(path.join(FMT, 'expected.json'), 'utf8')) as {
+  logme: number;
+  df24: { features: string; labels: string; files: Record<string, string>; logme: number };
+};
 const f = (name: string): string => path.join(FMT, name);
 
 async function logmeOf(args: string[]): Promise<{ code: number; value: number; json: Record<string, unknown> & { task: { label_map: unknown[] } } }> {
@@ -49,6 +53,44 @@ describe('every encoding gives the same LogME from the command line', () => {
   it('string labels keep their names in the label map', async () => {
     const r = await logmeOf([`m=${f('features_f8.npy')}`, '--labels', f('labels_str.feather')]);
     expect(r.json.task.label_map).toEqual(['bird', 'cat', 'dog', 'fish']);
+  });
+});
+
+describe('files written by polars, pandas and pyarrow rank exactly like the .npy of the same data', () => {
+  const X = expected.df24;
+  const scores = (j: { models: { name: string; scores: { logme: { value: number } } }[] }): Record<string, number> =>
+    Object.fromEntries(j.models.map((m) => [m.name, m.scores.logme.value]));
+
+  it('polars write_ipc(compression="lz4") vs the .npy in one run: the same LogME to 1e-12', async () => {
+    const r = await runCli([`polars=${f('df24_polars_lz4.arrow')}`, `npy=${f(X.features)}`, '--labels', f(X.labels), '-s', 'logme', '--json']);
+    expect(r.code).toBe(0);
+    const s = scores(JSON.parse(r.stdout));
+    expectClose(s.polars, s.npy, 1e-12, 1e-14, 'polars lz4 vs npy');
+    expectClose(s.npy, X.logme, 1e-9, 1e-12, 'npy vs reference.py');
+  });
+
+  it('every polars, pandas and pyarrow file, labels from its own label column', async () => {
+    const names = Object.keys(X.files);
+    const r = await runCli([...names.map((n, i) => `m${i}=${f(n)}`), `npy=${f(X.features)}`, '--labels', `${f('df24_polars_lz4.arrows')}#label`, '-s', 'logme', '--json']);
+    expect(r.code).toBe(0);
+    const s = scores(JSON.parse(r.stdout));
+    names.forEach((n, i) => expectClose(s[`m${i}`], s.npy, 1e-12, 1e-14, n));
+  });
+
+  it('one corrupt byte inside a polars LZ4 block: exit 3 alone, the file and the checksum mismatch named; exit 1 beside a good model', async () => {
+    const b = readFileSync(f('df24_polars_lz4.arrow'));
+    const at = b.indexOf(Buffer.from([0x04, 0x22, 0x4d, 0x18]));
+    b[at + 7 + 4 + 20] ^= 0x01; // header (7 bytes), block size (4), then the block's data
+    const bad = path.join(mkdtempSync(path.join(os.tmpdir(), 'rank-models-lz4-')), 'corrupt_polars.arrow');
+    writeFileSync(bad, b);
+    const alone = await runCli([`m=${bad}`, '--labels', f(X.labels)]);
+    expect(alone.code).toBe(3);
+    expect(alone.stderr).toContain(bad);
+    expect(alone.stderr).toMatch(/corrupt or truncated Arrow IPC file \(Feather v2\): expected readable Arrow data, found an error while decoding it \(LZ4 frame: block checksum mismatch in block 1 \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)\)/);
+    expect(alone.stderr).not.toMatch(/\n\s+at /);
+    const mixed = await runCli([`m=${bad}`, `good=${f(X.features)}`, '--labels', f(X.labels), '-s', 'logme', '--json']);
+    expect(mixed.code).toBe(1);
+    expect(JSON.parse(mixed.stdout).ranking.best).toBe('good');
   });
 });
 
