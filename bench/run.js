@@ -37,6 +37,14 @@ const FEATURE_CASES = [
 const PROBS_CASE = { n: 20000, cs: 1000, c: 200 };
 
 /**
+ * Scorers of issue 15 with their numpy program (bench/numpy_ref.py). The
+ * "large" ones run on every feature case; kNN and N-LEEP (quadratic in N, or
+ * EM over 5·C components) only on the smallest, where their target applies.
+ */
+const LARGE_SCORERS = ['hscore', 'hscore-shrink', 'transrate', 'gbc', 'sfda', 'ridge-loo'];
+const SMALL_SCORERS = ['knn', 'nleep'];
+
+/**
  * Acceptance targets of issue 6 on rank-models / numpy (whole-process wall
  * time). `max`: ratio ≤ max; `below`: ratio < below (strictly faster).
  */
@@ -48,6 +56,11 @@ function targetFor(group, numpyProgram, key) {
   if (group === 'logme' && numpyProgram === 'logme-official' && key === '20000x2048x200') return { below: 1.0 };
   if (group === 'disco' && key === '20000x2048x200') return { max: 3.0 };
   if (group === 'leep-nce') return { max: 1.5 };
+  // Issue 15: the nine literature scorers, each against its numpy program.
+  if (LARGE_SCORERS.includes(group) && key === '20000x2048x200') return { max: 2.0 };
+  if (SMALL_SCORERS.includes(group) && key === '5000x512x50') return { max: 2.0 };
+  // `-s all` against rank-models running only the slowest scorer in it.
+  if (group === 'all' && numpyProgram === 'slowest single scorer') return { max: 1.5 };
   return null;
 }
 
@@ -60,7 +73,8 @@ const USAGE = `usage: node bench/run.js [options]   (npm run bench -- [options])
   --reps N        timed runs per program and case (default 3); medians are reported
   --quick         only the smallest feature case (5000x512x50) plus the one
                   probabilities case
-  --only LIST     comma-separated groups: logme, disco, leep-nce (default: all)
+  --only LIST     comma-separated groups: logme, disco, leep-nce, hscore, hscore-shrink, transrate, gbc, sfda, ridge-loo, knn,
+                  nleep, all (-s all against its slowest scorer) (default: every group)
   --case LIST     comma-separated case keys only, e.g. 20000x2048x200 or P20000x1000x200
   --timeout S     kill a run after S seconds (default 900)
   --settle S      before each run, wait up to S seconds (default 30; 0 = never)
@@ -101,7 +115,7 @@ function parseArgs(argv) {
   if (!(o.timeout > 0)) fail('--timeout must be a positive number of seconds');
   if (!(o.settle >= 0)) fail('--settle must be a number of seconds ≥ 0');
   if (!(o.busyThreshold > 0)) fail('--busy must be a positive number of CPUs');
-  const groups = ['logme', 'disco', 'leep-nce'];
+  const groups = ['logme', 'disco', 'leep-nce', ...LARGE_SCORERS, ...SMALL_SCORERS, 'all'];
   if (o.only) {
     o.only = o.only.map((s) => s.trim()).filter(Boolean);
     for (const g of o.only) if (!groups.includes(g)) fail(`--only: unknown group '${g}' (known: ${groups.join(', ')})`);
@@ -257,6 +271,28 @@ function buildCases(opts) {
         scorerIds: ['disco'],
         a: rankModels('disco', ['--labels', y, `m=${f}`, '-s', 'disco'], ['disco']),
         bs: [numpyProgram('disco', f, y)],
+      });
+    }
+    for (const id of [...LARGE_SCORERS, ...(key === '5000x512x50' ? SMALL_SCORERS : [])]) {
+      if (!wanted(id)) continue;
+      cases.push({
+        key,
+        group: id,
+        scorerIds: [id],
+        a: rankModels(id, ['--labels', y, `m=${f}`, '-s', id], [id]),
+        bs: [numpyProgram(id, f, y)],
+      });
+    }
+    if (wanted('all') && key === '5000x512x50') {
+      // Every feature scorer on one model against the slowest one alone (N-LEEP
+      // at this size): shared decompositions should make the rest nearly free.
+      const slowest = rankModels('nleep', ['--labels', y, `m=${f}`, '-s', 'nleep'], ['nleep']);
+      cases.push({
+        key,
+        group: 'all',
+        scorerIds: ['nleep'],
+        a: rankModels('all', ['--labels', y, `m=${f}`, '-s', 'all'], ['nleep']),
+        bs: [{ ...slowest, kind: 'rank-models', label: 'slowest single scorer' }],
       });
     }
   }

@@ -10,7 +10,7 @@ import { InputError, RankModelsError, UsageError } from '../core/errors.js';
 import { setLinalgBackend, setLinalgThreads, type LinalgBackend } from '../core/linalg/index.js';
 import { orderModels } from '../core/pool.js';
 import { poolOptions, rank, type ModelResult, type RankEvent, type RankOutput } from '../core/rank.js';
-import { defaultScorers, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
+import { defaultScorers, expandSelection, type ScorerId, type ScorerInput } from '../core/scorers/index.js';
 import type { LoadedArray, Targets } from '../core/types.js';
 import { centreTargets, checkRegressionOffset, checkTargets, makeTargets } from '../core/validate.js';
 import { describeRef, loadArray } from '../io/load.js';
@@ -169,7 +169,8 @@ async function scoreAll(
         if (inputs.probs || inputErrors?.probs) have.add('probs');
         return have;
       });
-  const ids: ScorerId[] = flags.scorer ? (flags.scorer as ScorerId[]) : (p.scorers ?? defaultScorers(targets.type, available));
+  const selection = flags.scorer ?? p.scorers;
+  const ids: ScorerId[] = selection ? expandSelection(selection, targets.type, available) : defaultScorers(targets.type, available);
   if (ids.length === 0) {
     throw new UsageError(`no scorer applies: the models provide ${[...new Set(available.flatMap((a) => [...a]))].join(' and ') || 'no inputs'} for a ${targets.type} task (see rank-models scorers)`);
   }

@@ -15,6 +15,11 @@ const scorerId = z.string().superRefine((id, ctx) => {
   if (!isScorerId(id)) ctx.addIssue({ code: 'custom', message: `unknown scorer '${id}' (known: ${scorerIds.join(', ')})` });
 });
 
+/** A scorer id, or `all`: every registered scorer that applies to the task and the models' inputs. */
+const scorerChoice = z.string().superRefine((id, ctx) => {
+  if (id !== 'all' && !isScorerId(id)) ctx.addIssue({ code: 'custom', message: `unknown scorer '${id}' (known: ${scorerIds.join(', ')}, or all)` });
+});
+
 /**
  * A numeric flag, parsed from commander's string with messages in our words
  * (`--min-margin: expected a number, got 'abc'`, not zod's "received NaN").
@@ -44,7 +49,7 @@ export const flagsSchema = z.object({
   scorer: z
     .string()
     .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
-    .pipe(z.array(scorerId).min(1, 'give at least one scorer id'))
+    .pipe(z.array(scorerChoice).min(1, 'give at least one scorer id'))
     .optional(),
   sortBy: scorerId.optional(),
   format: z.enum(FORMATS).optional(),
@@ -80,7 +85,7 @@ export const manifestSchema = z
     version: z.literal(1, 'expected version: 1').default(1),
     task: z.enum(TASKS).optional(),
     labels: ref.optional(),
-    scorers: z.array(scorerId).min(1).optional(),
+    scorers: z.array(scorerChoice).min(1).optional(),
     /** Scorer parameters by scorer id, e.g. `params: {knn: {k: 5}}`; values are checked against each scorer's declaration. */
     params: z.record(scorerId, z.record(z.string(), z.unknown())).optional(),
     ground_truth: ref.optional(),

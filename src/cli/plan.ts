@@ -9,7 +9,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { ScorerId } from '../core/scorers/index.js';
 import { MODEL_EXTENSIONS, expandDirectory, modelName, parseRef, type InputRef } from '../io/load.js';
 import type { ModelSpec } from './load-models.js';
 import { manifestSchema, parseOrThrow, type Flags, type Manifest, type ManifestRef, type TASKS } from './options.js';
@@ -19,7 +18,7 @@ export interface Plan {
   models: ModelSpec[];
   labels?: InputRef;
   task?: (typeof TASKS)[number];
-  scorers?: ScorerId[];
+  scorers?: string[];
   /** The manifest file, when one was given (an input the report must never overwrite). */
   manifest?: string;
   /** The manifest's scorer parameters, with the manifest as given on the command line (for messages). */
@@ -122,7 +121,7 @@ export async function plan(args: string[], flags: Flags, cwd: string): Promise<P
     const base = path.dirname(file);
     if (m.labels) out.labels = refFromManifest(m.labels, base);
     if (m.task) out.task = m.task;
-    if (m.scorers) out.scorers = m.scorers as ScorerId[];
+    if (m.scorers) out.scorers = m.scorers;
     if (m.params) out.params = { file: manifests[0], params: m.params };
     m.models.forEach((model, i) => {
       const spec: ModelSpec = { name: model.name, origin: `${manifests[0]}: models[${i}]` };

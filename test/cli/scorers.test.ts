@@ -199,3 +199,29 @@ describe('DISCO from the command line', () => {
     expect(b.models[0].scores.disco.details.lr).toHaveLength(8);
   });
 });
+
+describe('-s all', () => {
+  it('selects every registered scorer that applies, in registry order, without repeating one named beside it', async () => {
+    const { scorerIds, scorers } = await import('../../src/core/scorers/index.js');
+    const j = JSON.parse((await runCli([MANIFEST, '-s', 'nce,all', '--json'])).stdout);
+    const classification = scorerIds.filter((id) => scorers[id].tasks.includes('classification'));
+    expect(j.scorers.map((s: { id: string }) => s.id)).toEqual(['nce', ...classification.filter((id) => id !== 'nce')]);
+    expect(classification.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('leaves out scorers that do not support the task or whose inputs no model has', async () => {
+    const { scorerIds, scorers } = await import('../../src/core/scorers/index.js');
+    const rg = scorerCases().regression_3_targets;
+    const j = JSON.parse((await runCli([`m=${path.join(SC, rg.files.features!)}`, '--labels', path.join(SC, rg.files.labels), '-s', 'all', '--json'])).stdout);
+    const ids = j.scorers.map((s: { id: string }) => s.id);
+    expect(ids).toEqual(scorerIds.filter((id) => scorers[id].tasks.includes('regression') && !(scorers[id].inputs as readonly string[]).includes('probs')));
+    expect(ids).toContain('logme');
+    expect(ids).not.toContain('leep');
+  });
+
+  it('names all among the choices when a scorer id is unknown', async () => {
+    const r = await runCli([MANIFEST, '-s', 'logmee']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown scorer 'logmee' \(known: .*logme.*, or all\)/);
+  });
+});
